@@ -1,0 +1,31 @@
+"""Cited answers from a folder of articles: every claim points to its paragraph and sentence.
+
+Imports are lazy so that ``rag --help`` and ``import rag`` stay instant.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Settings": "rag.config",
+    "Embedder": "rag.embed",
+    "Index": "rag.store",
+    "update_index": "rag.indexer",
+    "load_or_build": "rag.indexer",
+    "Article": "rag.types",
+    "Paragraph": "rag.types",
+    "Chunk": "rag.types",
+    "IndexReport": "rag.types",
+    "RagError": "rag.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

@@ -1,0 +1,85 @@
+"""Frozen records that flow through the pipeline: articles in, cited answers out.
+
+Every span is a pair of character offsets into the article's text, so that
+``article.text[start:end]`` is exactly the paragraph, chunk or quoted sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph (or heading, or byline) of an article, numbered from 1."""
+
+    article_id: str
+    number: int
+    start: int
+    end: int
+    id: str  # hash of the paragraph text: unchanged text keeps its id
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article's extracted text with its paragraphs and metadata."""
+
+    id: str  # stable id derived from ``doc``
+    doc: str  # path relative to the indexed folder, with forward slashes
+    title: str
+    text: str  # for .txt/.md the decoded file text, exactly
+    sha256: str  # hash of the file's bytes: unchanged files are not re-read
+    paragraphs: tuple[Paragraph, ...]
+    meta: Mapping[str, str] = field(default_factory=dict)  # author, date, url...
+
+    def paragraph_text(self, number: int) -> str:
+        para = self.paragraphs[number - 1]
+        return self.text[para.start : para.end]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The unit that is embedded: a whole paragraph, or a sentence-aligned piece of a long one."""
+
+    id: int  # 63-bit id derived from content, also the FAISS id
+    article_id: str
+    paragraph: int  # 1-based paragraph number
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Something that went wrong with one file but did not stop the run."""
+
+    path: str
+    message: str
+    skipped: bool = True  # False: the file was indexed all the same (e.g. read in a fallback encoding)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one run of ``rag index`` did."""
+
+    index_dir: str
+    articles: int
+    paragraphs: int
+    chunks: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    failed: int
+    embedded_chunks: int
+    embed_seconds: float
+    seconds: float
+    warnings: tuple[FileWarning, ...] = ()
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.embedded_chunks / self.embed_seconds if self.embed_seconds else 0.0
