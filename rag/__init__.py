@@ -18,6 +18,11 @@ _EXPORTS = {
     "Chunk": "rag.types",
     "IndexReport": "rag.types",
     "RagError": "rag.errors",
+    "Assistant": "rag.assistant",
+    "answer_to_dict": "rag.assistant",
+    "Answer": "rag.types",
+    "Citation": "rag.types",
+    "Hit": "rag.types",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -19,7 +19,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_index(commands)
+    _add_ask(commands)
     return parser
+
+
+def _add_ask(commands) -> None:
+    p = commands.add_parser("ask", help="answer a question with citations",
+                            description="Answer from the indexed articles, citing paragraph and "
+                                        "sentence, or say that the articles do not say.")
+    p.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    p.add_argument("--index", type=Path, help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), help="retrieval mode (default hybrid)")
+    p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl",
+                   help="answer every line's \"question\"; other fields (e.g. id) are passed through")
+    p.add_argument("--out", type=Path, help="with --batch: write results here instead of stdout")
+    p.set_defaults(run=_run_ask)
 
 
 def _add_index(commands) -> None:
@@ -51,6 +67,44 @@ def _run_index(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(format_report(report))
     return EXIT_OK
+
+
+def _run_ask(args) -> int:
+    from .assistant import Assistant
+
+    if (args.question is None) == (args.batch is None):
+        print("error: give a question, or --batch QUESTIONS.jsonl (not both)", file=sys.stderr)
+        return EXIT_USAGE
+    assistant = Assistant(_settings(args), notify=lambda message: print(message, file=sys.stderr))
+    if args.batch:
+        from .batch import run_batch
+
+        return run_batch(assistant, args.batch, args.out, k=args.k, mode=args.mode)
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        import json
+
+        from .assistant import answer_to_dict
+
+        print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return EXIT_OK
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text, ""]
+    if answer.abstained:
+        lines.append("Related passages (they do not answer the question):")
+        for hit in answer.passages:
+            snippet = hit.text if len(hit.text) <= 200 else hit.text[:197] + "..."
+            lines.append(f"- {hit.title}, para. {hit.paragraph} ({hit.doc}): {snippet}")
+        return "\n".join(lines)
+    lines.append("Sources:")
+    for c in answer.citations:
+        lines.append(f"[{c.n}] {c.title}, para. {c.paragraph} ({c.doc}, characters {c.start}-{c.end})")
+        lines.append(f'    "{c.quote}"')
+    return "\n".join(lines)
 
 
 def format_report(report) -> str:

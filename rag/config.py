@@ -32,6 +32,16 @@ class Settings:
     max_file_mb: float = 10.0
     # Torch threads for embedding; 0 lets torch decide (one per core).
     threads: int = 0
+    # Passages retrieved per question (and shown as sources or related passages).
+    top_k: int = 5
+    # Retrieval: "hybrid" (dense + BM25), "dense" (FAISS only) or "bm25" (lexical only).
+    mode: str = "hybrid"
+    # How hybrid fuses the two lists: "score" (normalised scores, the better on the dev sets) or "rrf".
+    fusion: str = "score"
+    # Share of the dense score in score fusion (0.4 was best on the SQuAD dev articles).
+    dense_weight: float = 0.4
+    # Longer questions are refused with a message rather than silently cut.
+    max_question_chars: int = 2000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":

@@ -36,3 +36,7 @@ class IndexMismatchError(RagError):
 
 class IndexWriteError(RagError):
     """The index could not be written (read-only folder, full disk...); the old one is intact."""
+
+
+class QuestionError(RagError):
+    """The question is empty, too long, or asks for impossible settings."""

@@ -13,7 +13,7 @@ from typing import Callable
 from .config import ARTICLE_SUFFIXES, Settings
 from .embed import Embedder
 from .errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
-from .ingest import chunk_article, doc_name, find_articles, parse_article, read_file
+from .ingest import chunk_article, doc_name, embedding_text, find_articles, parse_article, read_file
 from .store import Index, chunking_of, rebuild_hint
 from .types import Article, Chunk, FileWarning, IndexReport
 
@@ -120,8 +120,8 @@ def _embed_all(fresh: list[tuple[Article, list[Chunk], bool]], index: Index, emb
     from tqdm import tqdm
 
     known = _known_vectors(index, {a.id for a, _, is_update in fresh if is_update})
-    chunks = [c for _, article_chunks, _ in fresh for c in article_chunks]
-    todo = [c.text for c in chunks if (c.article_id, c.text) not in known]
+    chunks = [(c, embedding_text(a, c)) for a, article_chunks, _ in fresh for c in article_chunks]
+    todo = [text for c, text in chunks if (c.article_id, text) not in known]
     vectors = np.zeros((len(chunks), index.dimension), dtype="float32")
     began, seconds = time.perf_counter(), 0.0
     if todo:
@@ -130,8 +130,8 @@ def _embed_all(fresh: list[tuple[Article, list[Chunk], bool]], index: Index, emb
         with tqdm(total=len(todo), desc="Embedding", unit="chunk", disable=_quiet(progress)) as bar:
             new = iter(embedder.encode(todo, progress=bar.update))
         seconds = time.perf_counter() - began
-    for row, chunk in enumerate(chunks):
-        old = known.get((chunk.article_id, chunk.text))
+    for row, (chunk, text) in enumerate(chunks):
+        old = known.get((chunk.article_id, text))
         vectors[row] = index.vectors.reconstruct(old) if old is not None else next(new)
     blocks, at = [], 0
     for _, article_chunks, _ in fresh:
@@ -141,8 +141,9 @@ def _embed_all(fresh: list[tuple[Article, list[Chunk], bool]], index: Index, emb
 
 
 def _known_vectors(index: Index, article_ids: set[str]) -> dict[tuple[str, str], int]:
-    """(article id, chunk text) -> FAISS id of the stored vector, for articles being updated."""
-    return {(c.article_id, c.text): c.id for c in index.chunks.values() if c.article_id in article_ids}
+    """(article id, embedded text) -> FAISS id of the stored vector, for articles being updated."""
+    return {(c.article_id, index.embedding_text(c)): c.id
+            for c in index.chunks.values() if c.article_id in article_ids}
 
 
 def _quiet(progress: bool | None) -> bool | None:
@@ -162,7 +163,7 @@ def _writer_lock(index_dir: Path):
 
 
 def load_or_build(settings: Settings | None = None, embedder: Embedder | None = None,
-                  progress: bool | None = None) -> Index:
+                  progress: bool | None = None, notify: Callable[[str], None] | None = None) -> Index:
     """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
     settings = settings or Settings.from_env()
     defaults = Settings()
@@ -172,5 +173,8 @@ def load_or_build(settings: Settings | None = None, embedder: Embedder | None = 
         named_articles = settings.articles_dir.resolve() != defaults.articles_dir.resolve()
         if settings.index_dir.resolve() != defaults.index_dir.resolve() and not named_articles:
             raise
+    if notify:
+        notify(f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} "
+               "(first use)...")
     update_index(settings.articles_dir, settings, embedder=embedder, progress=progress)
     return Index.load(settings.index_dir, settings)

@@ -11,6 +11,7 @@ from typing import Iterator
 from .config import ARTICLE_SUFFIXES, Settings
 from .errors import ArticleError, ArticlesFolderError
 from .readers import extract
+from .sentences import sentence_spans
 from .types import Article, Chunk, Paragraph
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
@@ -71,7 +72,7 @@ def parse_article(path: Path, doc: str, data: bytes) -> tuple[Article, tuple[str
     if not spans:
         raise ArticleError(str(path), "has no paragraphs of text", "Add text to it or remove it")
     paragraphs = tuple(
-        Paragraph(article_id, n, s, e, short_hash(found.text[s:e]))
+        Paragraph(article_id, n, s, e, short_hash(found.text[s:e]), sentence_spans(found.text, s, e))
         for n, (s, e) in enumerate(spans, start=1)
     )
     article = Article(
@@ -177,3 +178,9 @@ def _split_long(splitter, body: str) -> list[tuple[int, str]]:
 def _chunk_id(article_id: str, start: int, text: str) -> int:
     digest = hashlib.blake2b(f"{article_id}:{start}:{text}".encode("utf-8", "surrogatepass"), digest_size=8)
     return int.from_bytes(digest.digest(), "big") & ((1 << 63) - 1)
+
+
+def embedding_text(article: Article, chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: the article title gives it context
+    (a paragraph about "he" is then still about Tesla); citations use the chunk's own span."""
+    return f"{article.title}\n{chunk.text}"

@@ -3,7 +3,7 @@
 Layout of an index folder::
 
     manifest.json          the commit point: format, model, counts, checksums, data folder name
-    data-<generation>/     vectors.faiss, articles.jsonl, chunks.jsonl
+    data-<generation>/     vectors.faiss, articles.jsonl, chunks.jsonl, bm25/ (bm25s's own format)
 
 A save writes a new ``.tmp-*`` folder, renames it to ``data-<generation>``, then replaces
 ``manifest.json`` in one atomic rename. A crash at any point leaves the previous manifest
@@ -20,14 +20,17 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__
+from . import __version__, lexical
 from .config import Settings
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .ingest import embedding_text
 from .types import Article, Chunk, Paragraph
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-DATA_FILES = ("vectors.faiss", "articles.jsonl", "chunks.jsonl")
+DATA_FILES = ("vectors.faiss", "articles.jsonl", "chunks.jsonl", "bm25/data.csc.index.npy",
+              "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/params.index.json",
+              "bm25/vocab.index.json")
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -39,7 +42,7 @@ class Index:
 
     def __init__(self, model: str, dimension: int, chunking: dict, faiss_index=None,
                  articles: dict[str, Article] | None = None, chunks: dict[int, Chunk] | None = None,
-                 manifest: dict | None = None) -> None:
+                 manifest: dict | None = None, bm25=None) -> None:
         import faiss
 
         self.model = model
@@ -49,6 +52,8 @@ class Index:
         self.articles: dict[str, Article] = articles or {}
         self.chunks: dict[int, Chunk] = chunks or {}
         self.manifest: dict = manifest or {}
+        self._bm25 = bm25  # BM25 document i is the i-th chunk of ``self.chunks``; None: stale
+        self._order: list[int] | None = list(self.chunks) if bm25 is not None else None
 
     @classmethod
     def empty(cls, settings: Settings, dimension: int) -> "Index":
@@ -75,6 +80,29 @@ class Index:
         scores, ids = self.vectors.search(query, min(k, len(self.chunks)))
         return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
+    def search_lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """The ``k`` chunks with the best BM25 score for ``query``, best first."""
+        model, order = self.bm25()
+        return [(self.chunks[order[doc]], score)
+                for doc, score in lexical.search(model, query, k, len(order))]
+
+    def bm25(self):
+        """The BM25 model and its chunk order, rebuilt here if chunks changed since it was made."""
+        if self._bm25 is None or self._order is None:
+            self._order = list(self.chunks)
+            self._bm25 = lexical.build([self.embedding_text(self.chunks[i]) for i in self._order])
+        return self._bm25, self._order
+
+    def document_frequencies(self) -> tuple[dict[str, int], int]:
+        """Chunks holding each BM25 term, and the number of chunks (cached with the BM25 model)."""
+        model, _ = self.bm25()
+        if getattr(model, "_rag_df", None) is None:
+            model._rag_df = lexical.document_frequencies(model)
+        return model._rag_df
+
+    def embedding_text(self, chunk: Chunk) -> str:
+        return embedding_text(self.articles[chunk.article_id], chunk)
+
     # ---- changing ---------------------------------------------------------------------------
     def add(self, article: Article, chunks: list[Chunk], vectors) -> None:
         import numpy as np
@@ -85,6 +113,7 @@ class Index:
             self.vectors.add_with_ids(np.asarray(vectors, dtype="float32"), ids)
         self.articles[article.id] = article
         self.chunks.update((c.id, c) for c in chunks)
+        self._bm25 = None
 
     def remove(self, article_id: str) -> None:
         import numpy as np
@@ -95,6 +124,7 @@ class Index:
             for chunk_id in old:
                 del self.chunks[chunk_id]
         self.articles.pop(article_id, None)
+        self._bm25 = None
 
     # ---- disk -------------------------------------------------------------------------------
     def save(self, index_dir: Path, crash_hook=None) -> None:
@@ -141,13 +171,15 @@ def _write_data(index: Index, folder: Path, crash_hook) -> None:
 
     faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
     crash_hook("vectors-written")
+    model, order = index.bm25()
+    lexical.save(model, folder / "bm25")
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as out:
         for article in sorted(index.articles.values(), key=lambda a: a.doc):
             out.write(json.dumps(_article_row(article), ensure_ascii=False) + "\n")
     crash_hook("articles-written")
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
-        for chunk in index.chunks.values():
-            out.write(json.dumps(_chunk_row(chunk)) + "\n")
+        for chunk_id in order:
+            out.write(json.dumps(_chunk_row(index.chunks[chunk_id])) + "\n")
     for name in DATA_FILES:
         with open(folder / name, "rb") as handle:
             os.fsync(handle.fileno())
@@ -213,7 +245,7 @@ def _sha256(path: Path) -> str:
 def _article_row(article: Article) -> dict:
     return {"id": article.id, "doc": article.doc, "title": article.title, "sha256": article.sha256,
             "meta": dict(article.meta), "text": article.text,
-            "paragraphs": [[p.start, p.end, p.id] for p in article.paragraphs]}
+            "paragraphs": [[p.start, p.end, p.id, p.sentences] for p in article.paragraphs]}
 
 
 def _chunk_row(chunk: Chunk) -> dict:
@@ -270,11 +302,12 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
         raise IndexCorruptError(f"the rows in {data} are malformed ({exc!r}). "
                                 f"{rebuild_hint(index_dir)}") from None
     vectors = _read_vectors(data / "vectors.faiss", index_dir)
+    bm25 = lexical.load(data / "bm25")
     if vectors.ntotal != len(chunks) or vectors.d != manifest["dimension"]:
         raise IndexCorruptError(f"{data} holds {vectors.ntotal} vectors of dimension {vectors.d} for "
                                 f"{len(chunks)} chunks. {rebuild_hint(index_dir)}")
     return Index(manifest["model"], manifest["dimension"], manifest.get("chunking", {}), vectors,
-                 articles, chunks, manifest)
+                 articles, chunks, manifest, bm25)
 
 
 def _read_vectors(path: Path, index_dir: Path):
@@ -299,8 +332,8 @@ def _rows(path: Path, index_dir: Path) -> Iterable[dict]:
 
 def _read_articles(path: Path, index_dir: Path) -> Iterable[Article]:
     for row in _rows(path, index_dir):
-        paragraphs = tuple(Paragraph(row["id"], n, s, e, pid)
-                           for n, (s, e, pid) in enumerate(row["paragraphs"], start=1))
+        paragraphs = tuple(Paragraph(row["id"], n, s, e, pid, tuple(tuple(x) for x in sentences))
+                           for n, (s, e, pid, sentences) in enumerate(row["paragraphs"], start=1))
         yield Article(row["id"], row["doc"], row["title"], row["text"], row["sha256"], paragraphs,
                       row.get("meta", {}))
 

@@ -19,6 +19,7 @@ class Paragraph:
     start: int
     end: int
     id: str  # hash of the paragraph text: unchanged text keeps its id
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans, offsets into the article text
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,49 @@ class IndexReport:
     @property
     def chunks_per_second(self) -> float:
         return self.embedded_chunks / self.embed_seconds if self.embed_seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved paragraph (chunks of one paragraph are merged into one hit)."""
+
+    rank: int
+    doc: str
+    title: str
+    article_id: str
+    paragraph: int
+    start: int  # the paragraph's span in the article text
+    end: int
+    text: str
+    score: float  # fused score: higher is better
+    dense: float = 0.0  # best cosine similarity of the paragraph's chunks to the question
+    lexical: float = 0.0  # best BM25 score of the paragraph's chunks
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence and where it is: ``article.text[start:end] == quote``."""
+
+    n: int
+    doc: str
+    title: str
+    paragraph: int
+    start: int
+    end: int
+    quote: str
+    paragraph_start: int
+    paragraph_end: int
+    support: float  # how strongly the sentence answers the question, 0..1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short answer whose sentences each carry a citation, or an abstention with related passages."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    confidence: float = 0.0

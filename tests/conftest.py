@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "articles"
-DATA = Path(__file__).resolve().parent / "data"
+EVALSETS = ROOT / "evalsets"
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,61 @@ def test_corrupt_index_message_says_how_to_rebuild(tmp_path):
     out = rag("index", str(SAMPLES), "--index", str(index))
     assert out.returncode == 1
     assert "manifest.json is damaged" in out.stderr and "--rebuild" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory):
+    index = tmp_path_factory.mktemp("cli") / "idx"
+    assert rag("index", str(SAMPLES), "--index", str(index), "--quiet").returncode == 0
+    return index
+
+
+@pytest.mark.model
+def test_ask_prints_answer_and_sources(built_index):
+    out = rag("ask", "Why are joint exercises held with Ukrainian forces?", "--index", str(built_index))
+    assert out.returncode == 0, out.stderr
+    assert "interoperability" in out.stdout and "[1]" in out.stdout
+    assert "Sources:" in out.stdout and "para. 7 (004_4f21d8328f07c64f.txt, characters" in out.stdout
+
+
+@pytest.mark.model
+def test_ask_json_matches_the_contract(built_index):
+    out = rag("ask", "What is the announcement said to signal?", "--index", str(built_index), "--json",
+              "-k", "3", "--mode", "bm25")
+    data = json.loads(out.stdout)
+    assert data["abstained"] is False and len(data["passages"]) == 3
+    cite = data["citations"][0]
+    text = (SAMPLES / cite["doc"]).read_text(encoding="utf-8")
+    assert text[cite["start"] : cite["end"]] == cite["quote"] and "closer collaboration" in cite["quote"]
+
+
+@pytest.mark.model
+def test_batch_answers_good_lines_and_reports_bad_ones(built_index, tmp_path):
+    lines = [json.dumps({"id": "q1", "question": "What have Ukraine and NATO begun doing together?"}),
+             "{not json", json.dumps({"id": "q3"}), "",
+             json.dumps({"id": "q5", "question": "What is the exchange rate of the hryvnia to the euro?",
+                         "extra": [1, 2]})]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(lines) + "\n")
+    results = tmp_path / "r.jsonl"
+    out = rag("ask", "--batch", str(questions), "--out", str(results), "--index", str(built_index))
+    assert out.returncode == 0, out.stderr
+    assert f"{questions} line 2: not valid JSON" in out.stderr
+    assert f"{questions} line 3: needs a \"question\" string" in out.stderr
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r.get("id") for r in rows] == ["q1", None, "q3", "q5"]
+    assert "joint arms production" in rows[0]["answer"] and rows[0]["citations"]
+    assert rows[1] == {"line": 2, "error": "not valid JSON (Expecting property name enclosed in double quotes)"}
+    assert rows[3]["abstained"] is True and rows[3]["extra"] == [1, 2]
+    assert "Answered 2 questions (1 abstained)" in out.stderr
+
+
+def test_ask_without_an_index_says_to_run_rag_index(tmp_path):
+    out = rag("ask", "anything?", "--index", str(tmp_path / "none"))
+    assert out.returncode == 1
+    assert f"no index in {tmp_path / 'none'} yet. Build it: rag index" in out.stderr
+
+
+def test_ask_rejects_a_100kb_question_with_a_message(tmp_path):
+    out = rag("ask", "q" * 100_000, "--index", str(tmp_path / "none"))
+    assert out.returncode == 1 and "the limit is 2,000" in out.stderr

@@ -172,10 +172,10 @@ def test_find_articles_recurses_skips_hidden_and_other_types(tmp_path):
 def test_gold_quotes_of_seed_set_fall_inside_one_paragraph(doc):
     import json
 
-    from conftest import DATA
+    from conftest import EVALSETS
 
     article = parse(SAMPLES / doc)
-    for line in (DATA / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (EVALSETS / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines():
         for gold in json.loads(line)["gold"]:
             if gold["doc"] != doc:
                 continue

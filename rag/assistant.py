@@ -1,0 +1,100 @@
+"""The question-answering entry point: a question in, a cited ``Answer`` out.
+
+``Assistant`` holds the settings, the model and the index, loaded once, so that a batch of
+hundreds of questions, a web server or an evaluation pay for loading only once.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import replace
+from typing import Callable, Iterable, Iterator
+
+from .answer import answer_question
+from .config import Settings
+from .embed import Embedder
+from .errors import QuestionError
+from .retrieve import MODES, retrieve
+from .store import Index
+from .types import Answer
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, index: Index | None = None,
+                 embedder: Embedder | None = None, notify: Callable[[str], None] | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.embedder = embedder or Embedder(self.settings)
+        self._index = index
+        self._notify = notify  # told when the default index has to be built first
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            from .indexer import load_or_build
+
+            self._index = load_or_build(self.settings, self.embedder, notify=self._notify)
+        return self._index
+
+    def use_index(self, index: Index) -> None:
+        """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
+        self._index = index
+
+    def ask(self, question: str, k: int | None = None, mode: str | None = None) -> Answer:
+        """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25)."""
+        began = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        k = self.settings.top_k if k is None else k
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if not 1 <= k <= 100:
+            raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
+        index = self.index
+        vector = self.embedder.encode_query(question) if mode != "bm25" else None
+        embedded = time.perf_counter()
+        hits = retrieve(index, question, vector, k=k, mode=mode, fusion=self.settings.fusion,
+                        dense_weight=self.settings.dense_weight)
+        retrieved = time.perf_counter()
+        answer = answer_question(question, hits, index)
+        done = time.perf_counter()
+        timings = {"embed": embedded - began, "retrieve": retrieved - embedded,
+                   "answer": done - retrieved, "total": done - began}
+        return replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+
+    def ask_many(self, questions: Iterable[str], k: int | None = None,
+                 mode: str | None = None) -> Iterator[Answer]:
+        for question in questions:
+            yield self.ask(question, k=k, mode=mode)
+
+
+def clean_question(question: str, limit: int) -> str:
+    """The question without control characters and surrounding space; refuses empty or huge ones."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    if len(question) > limit:
+        raise QuestionError(
+            f"the question is {len(question):,} characters long; the limit is {limit:,}. Ask a "
+            "shorter question (to find where a long passage comes from, quote one sentence of it)")
+    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise QuestionError("the question is empty. Type a question about the articles")
+    return cleaned
+
+
+def answer_to_dict(answer: Answer) -> dict:
+    """The JSON contract of ``rag ask --json`` and ``--batch``."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "confidence": round(answer.confidence, 4),
+        "citations": [{"n": c.n, "doc": c.doc, "title": c.title, "paragraph": c.paragraph,
+                       "start": c.start, "end": c.end, "quote": c.quote, "support": c.support}
+                      for c in answer.citations],
+        "passages": [{"rank": h.rank, "doc": h.doc, "title": h.title, "paragraph": h.paragraph,
+                      "start": h.start, "end": h.end, "text": h.text, "score": round(h.score, 4)}
+                     for h in answer.passages],
+        "timings_ms": dict(answer.timings_ms),
+    }
