@@ -9,7 +9,7 @@ from pathlib import Path
 from . import __version__
 from .errors import RagError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_QUALITY = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_index(commands)
     _add_ask(commands)
+    _add_eval(commands)
     return parser
 
 
@@ -67,6 +68,81 @@ def _run_index(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(format_report(report))
     return EXIT_OK
+
+
+def _add_eval(commands) -> None:
+    p = commands.add_parser("eval", help="score a question set: retrieval, citations, answers, "
+                                         "abstention, latency",
+                            description="Ask every question of a JSONL set (format: "
+                                        "evalsets/README.md) and report the metrics.")
+    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p.add_argument("--articles", type=Path, help="index these articles first (in a temporary "
+                                                 "folder, or in --index when given)")
+    p.add_argument("--index", type=Path, help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=None,
+                   help="retrieval mode (default hybrid)")
+    p.add_argument("--compare", action="store_true", help="run dense, bm25 and hybrid side by side")
+    p.add_argument("--out", type=Path, help="write metrics.json, per_question.jsonl, report.md "
+                                            "and charts here")
+    p.add_argument("--sample", type=int, metavar="N", help="only N questions, evenly spaced (the "
+                                                           "same ones every run)")
+    p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",
+                   help="exit 3 when a metric (of --mode, default hybrid) is below VALUE")
+    p.set_defaults(run=_run_eval)
+
+
+def _run_eval(args) -> int:
+    import tempfile
+    from contextlib import nullcontext
+
+    from .evaluate import failures, parse_bounds
+
+    bounds = parse_bounds(args.fail_under)  # refuse unknown names before any slow work
+    scratch = tempfile.TemporaryDirectory(prefix="rag-eval-") if args.articles and not args.index \
+        else nullcontext(None)
+    with scratch as tmp:
+        settings = _settings(args)
+        if tmp:
+            settings = settings.with_(index_dir=Path(tmp) / "index")
+        runs, data_errors, problems = _evaluate(args, settings)
+    from .report import format_table, write_outputs
+
+    for problem in problems + data_errors:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(format_table(runs))
+    if args.out:
+        write_outputs(args.out, runs, data_errors, args.questions)
+        print(f"Report: {args.out / 'report.md'} (with metrics.json, per_question.jsonl, charts)")
+    primary = next(r for r in runs if r.mode == (args.mode or settings.mode))
+    failed = failures(primary.metrics, bounds)
+    for failure in failed:
+        print(f"FAIL ({primary.mode}): {failure}", file=sys.stderr)
+    return EXIT_QUALITY if failed else EXIT_OK
+
+
+def _evaluate(args, settings):
+    from .assistant import Assistant
+    from .evaluate import RETRIEVE_K, load_questions, run_eval, sample
+    from .indexer import update_index
+    from .store import Index
+
+    questions, problems = load_questions(args.questions)
+    questions = sample(questions, args.sample)
+    assistant = Assistant(settings, notify=lambda message: print(message, file=sys.stderr))
+    if args.articles:
+        report = update_index(args.articles, settings, embedder=assistant.embedder)
+        print(format_report(report), file=sys.stderr)
+        assistant.use_index(Index.load(settings.index_dir, settings))
+    assistant.ask(questions[0].question)  # warm up (model, index, caches) outside the timings
+    primary = args.mode or settings.mode
+    modes = [m for m in ("dense", "bm25", "hybrid") if m != primary] + [primary] if args.compare \
+        else [primary]
+    runs, data_errors = [], []
+    for mode in modes:
+        run, data_errors = run_eval(lambda q, m=mode: assistant.ask(q, k=RETRIEVE_K, mode=m),
+                                    questions, assistant.index, mode)
+        runs.append(run)
+    return runs, data_errors, problems
 
 
 def _run_ask(args) -> int:
