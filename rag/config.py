@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import RagError
@@ -28,10 +28,19 @@ class Settings:
     chunk_chars: int = 800
     # Characters of overlap between consecutive chunks of one long paragraph.
     chunk_overlap: int = 150
+    # Vector index: "auto" (exact until ann_threshold chunks, then approximate), "flat" or "ivf".
+    index_type: str = "auto"
+    # Chunks from which "auto" switches to the approximate IVF-SQ8 index (measured: see README).
+    ann_threshold: int = 50_000
+    # Clusters the approximate index scans per query; 0: 32 (nlist/64 past 2,048 clusters).
+    ann_nprobe: int = 0
     # Files larger than this are skipped with a warning rather than read into memory.
     max_file_mb: float = 10.0
     # Torch threads for embedding; 0 lets torch decide (one per core).
     threads: int = 0
+    # Encoder: "auto" (a plain-torch BERT encoder, seconds faster to start, for BERT mean-pooling
+    # models like the packaged one; sentence-transformers for any other) or "sentence-transformers".
+    embed_backend: str = "auto"
     # Passages retrieved per question (and shown as sources or related passages).
     top_k: int = 5
     # Retrieval: "hybrid" (dense + BM25), "dense" (FAISS only) or "bm25" (lexical only).
@@ -42,6 +51,36 @@ class Settings:
     dense_weight: float = 0.4
     # Longer questions are refused with a message rather than silently cut.
     max_question_chars: int = 2000
+    # Answers: "extractive" (quotes, no model needed) or "llm" (generated, then verified).
+    answer_mode: str = "extractive"
+    # LLM provider: "" (none), "openai-compatible", "ollama", or a LangChain init_chat_model provider.
+    llm: str = ""
+    # Base URL of the LLM endpoint (llama.cpp's server listens on 8080 by default).
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    # Model name to ask the endpoint for ("local" is fine for a llama.cpp server).
+    llm_model: str = ""
+    # API key for hosted endpoints; read from RAG_LLM_API_KEY, never printed.
+    llm_api_key: str = field(default="", repr=False)
+    # Seconds to wait for the LLM before falling back to the extractive answer.
+    llm_timeout: float = 30.0
+    # Longest generated answer, in tokens.
+    llm_max_tokens: int = 200
+    # Best passages given to the LLM (each cut to 1,200 characters).
+    llm_passages: int = 3
+    # Sampling temperature; 0 keeps answers repeatable.
+    llm_temperature: float = 0.0
+    # Check every generated sentence against the passage it cites (off only to measure its effect).
+    verify: bool = True
+    # Web app (python app.py, rag serve): the address it listens on; 127.0.0.1 keeps it on this computer.
+    host: str = "127.0.0.1"
+    # Web app port (7860 is Gradio's usual one).
+    port: int = 7860
+    # Largest article the web page accepts as an upload, in MB.
+    upload_max_mb: float = 10.0
+    # Most files accepted in one upload.
+    upload_max_files: int = 20
+    # Uploads are saved in this folder inside the articles folder, so re-indexing that folder keeps them.
+    uploads_subdir: str = "uploads"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":

@@ -130,3 +130,5 @@ class Answer:
     passages: tuple[Hit, ...]
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     confidence: float = 0.0
+    dropped: tuple[str, ...] = ()  # generated sentences removed because no passage supported them
+    notice: str = ""  # e.g. why the LLM answer fell back to the extractive one

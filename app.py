@@ -1,0 +1,28 @@
+"""Ask the articles in a browser: ``python app.py``, then open http://127.0.0.1:7860.
+
+Serves the index and articles the settings name (RAG_INDEX_DIR, RAG_ARTICLES_DIR; by default the
+bundled samples), on RAG_HOST:RAG_PORT. The page itself is built in ``rag/web.py``.
+"""
+
+import os
+from typing import Iterator
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from rag.config import Settings  # noqa: E402
+from rag.web import WebApp  # noqa: E402
+
+web = WebApp(Settings.from_env())
+
+
+def respond(message: str, history: list[dict]) -> Iterator[str]:
+    """Reply to ``message`` in the light of ``history``: Markdown whose citation markers link to
+    their sources, yielded as it is composed."""
+    yield from web.respond(message, history)
+
+
+demo = web.build(respond)
+
+if __name__ == "__main__":
+    web.warm_up()
+    demo.launch(**web.launch_options())

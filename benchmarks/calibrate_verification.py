@@ -1,0 +1,70 @@
+"""Calibrate the support threshold of answer verification on the SQuAD dev articles.
+
+    .venv/bin/python benchmarks/calibrate_verification.py [-n 600]
+
+Claims are made from dev questions: "<question without '?'> <answer>". A claim checked against
+its gold paragraph should be supported (positive); the same claim against the best-ranked
+paragraph that is not gold, and the question with another question's answer against the gold
+paragraph, should not (negatives: an unsupported citation, an invented answer). Prints, per
+threshold, how many supported claims are kept and how many unsupported ones slip through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "benchmarks/.cache/squad-dev-index")
+    parser.add_argument("--articles", type=Path, default=ROOT / "evalsets/squad-dev/articles")
+    parser.add_argument("--questions", type=Path, default=ROOT / "evalsets/squad-dev/questions.jsonl")
+    parser.add_argument("-n", type=int, default=600)
+    args = parser.parse_args()
+
+    from rag.assistant import Assistant
+    from rag.config import Settings
+    from rag.indexer import update_index
+    from rag.store import Index
+    from rag.verify import Claim, check_claims
+
+    settings = Settings.from_env(index_dir=args.index)
+    update_index(args.articles, settings, progress=False)
+    assistant = Assistant(settings, index=Index.load(args.index, settings))
+    rows = [json.loads(l) for l in args.questions.read_text().splitlines()]
+    rows = [r for r in rows if not r.get("unanswerable") and r["answer_any"]]
+    rng = random.Random(0)
+    rng.shuffle(rows)
+    rows = rows[: args.n]
+    scored = {"gold": [], "other paragraph": [], "wrong answer": []}
+    for row in rows:
+        hits = list(assistant.ask(row["question"], k=10).passages)
+        gold = next((n for n, h in enumerate(hits, 1) if row["gold"][0]["quote"] in h.text), None)
+        other = next((n for n, h in enumerate(hits, 1) if row["gold"][0]["quote"] not in h.text), None)
+        if gold is None or other is None:
+            continue
+        stem = row["question"].rstrip("?")
+        wrong = rng.choice(rows)["answer_any"][0]
+        cases = {"gold": Claim(f"{stem} {row['answer_any'][0]}.", (gold,)),
+                 "other paragraph": Claim(f"{stem} {row['answer_any'][0]}.", (other,)),
+                 "wrong answer": Claim(f"{stem} {wrong}.", (gold,))}
+        for name, claim in cases.items():
+            check = check_claims([claim], hits, assistant.index, assistant.embedder, minimum=None,
+                                 question=row["question"])[0]
+            scored[name].append(check.support)
+    print(f"{len(scored['gold'])} questions; share of claims counted as supported, by threshold")
+    print(f"{'threshold':>9} {'gold (keep)':>12} {'other paragraph':>16} {'wrong answer':>13}")
+    for threshold in [x / 100 for x in range(30, 81, 5)]:
+        shares = [sum(s >= threshold for s in v) / max(len(v), 1) for v in scored.values()]
+        print(f"{threshold:9.2f} {shares[0]:12.3f} {shares[1]:16.3f} {shares[2]:13.3f}")
+
+
+if __name__ == "__main__":
+    main()
