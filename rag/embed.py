@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -26,6 +28,9 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+QUERY_CACHE = 256  # recent questions whose vectors are kept (evaluations ask each in several modes)
+
+
 class Embedder:
     """Loads the model on first use; ``encode`` returns L2-normalised float32 vectors."""
 
@@ -34,6 +39,7 @@ class Embedder:
         self.name = self.settings.model
         self._model = None
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, object] = OrderedDict()
 
     @property
     def model(self):
@@ -47,14 +53,22 @@ class Embedder:
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub at run time
         import torch
+
+        from . import minibert
+
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
+        path = resolve_model_path(self.name)
+        if self.settings.embed_backend not in ("auto", "sentence-transformers"):
+            raise RagError(f"RAG_EMBED_BACKEND={self.settings.embed_backend!r} is not known; "
+                           "use auto or sentence-transformers")
+        if self.settings.embed_backend == "auto" and minibert.supports(path):
+            return minibert.MiniBert(path)  # same vectors, without importing transformers
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
-        return SentenceTransformer(str(resolve_model_path(self.name)), device="cpu")
+        return SentenceTransformer(str(path), device="cpu")
 
     @property
     def dimension(self) -> int:
@@ -80,4 +94,34 @@ class Embedder:
         return out
 
     def encode_query(self, text: str):
-        return self.encode([text])[0]
+        """The vector of one question; recent questions are remembered, not re-encoded."""
+        with self._lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached.copy()
+        self.model  # loaded (and torch imported) before the thread count is changed
+        with torch_threads(self.settings.query_threads):
+            vector = self.encode([text])[0]
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector.copy()
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run the block with ``count`` torch threads (0: unchanged), then restore the previous count."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if not count or torch is None or torch.get_num_threads() == count:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -12,7 +12,8 @@ from typing import Callable
 
 from .config import ARTICLE_SUFFIXES, Settings
 from .embed import Embedder
-from .errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
+from .errors import (ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError,
+                     IndexWriteError)
 from .ingest import chunk_article, doc_name, embedding_text, find_articles, parse_article, read_file
 from .store import Index, chunking_of, rebuild_hint
 from .types import Article, Chunk, FileWarning, IndexReport
@@ -55,7 +56,7 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
             index.add(article, chunks, block)
         for article_id in removed:
             index.remove(article_id)
-        if plan.fresh or removed or not index.manifest:
+        if plan.fresh or removed or not index.manifest or index.vectors_stale():
             index.save(settings.index_dir)
     updated = sum(1 for *_, is_update in plan.fresh if is_update)
     return IndexReport(
@@ -153,8 +154,13 @@ def _quiet(progress: bool | None) -> bool | None:
 @contextmanager
 def _writer_lock(index_dir: Path):
     """One writer at a time per index folder; readers never wait."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as lock:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(index_dir / ".lock", "w")
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write to the index folder {index_dir} ({exc.strerror or exc}). "
+                              "Check that it is writable, or give another one with --index") from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

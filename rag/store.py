@@ -5,6 +5,10 @@ Layout of an index folder::
     manifest.json          the commit point: format, model, counts, checksums, data folder name
     data-<generation>/     vectors.faiss, articles.jsonl, chunks.jsonl, bm25/ (bm25s's own format)
 
+``vectors.faiss`` is exact (``IndexIDMap2(IndexFlatIP)``) below ``Settings.ann_threshold`` chunks
+and approximate (IVF with 8-bit scalar quantization, see ``ann.py``) from there on; the save
+converts it when the count crosses the threshold, and the manifest records which it is.
+
 A save writes a new ``.tmp-*`` folder, renames it to ``data-<generation>``, then replaces
 ``manifest.json`` in one atomic rename. A crash at any point leaves the previous manifest
 pointing at the previous, complete data folder. Nothing is pickled.
@@ -20,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, lexical
+from . import __version__, ann, lexical
 from .config import Settings
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .ingest import embedding_text
@@ -42,13 +46,12 @@ class Index:
 
     def __init__(self, model: str, dimension: int, chunking: dict, faiss_index=None,
                  articles: dict[str, Article] | None = None, chunks: dict[int, Chunk] | None = None,
-                 manifest: dict | None = None, bm25=None) -> None:
-        import faiss
-
+                 manifest: dict | None = None, bm25=None, policy: ann.Policy | None = None) -> None:
         self.model = model
         self.dimension = dimension
         self.chunking = chunking
-        self.vectors = faiss_index if faiss_index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self.vectors = faiss_index if faiss_index is not None else ann.new_flat(dimension)
+        self.policy = policy or policy_of(Settings.from_env())  # exact or approximate, and when
         self.articles: dict[str, Article] = articles or {}
         self.chunks: dict[int, Chunk] = chunks or {}
         self.manifest: dict = manifest or {}
@@ -57,7 +60,7 @@ class Index:
 
     @classmethod
     def empty(cls, settings: Settings, dimension: int) -> "Index":
-        return cls(settings.model, dimension, chunking_of(settings))
+        return cls(settings.model, dimension, chunking_of(settings), policy=policy_of(settings))
 
     # ---- reading ----------------------------------------------------------------------------
     def article_by_doc(self, doc: str) -> Article | None:
@@ -70,14 +73,25 @@ class Index:
     def paragraph_count(self) -> int:
         return sum(len(a.paragraphs) for a in self.articles.values())
 
+    @property
+    def index_type(self) -> str:
+        """``flat`` (exact) or ``ivf-sq8`` (approximate)."""
+        return ann.layout(self.vectors)
+
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity), best first."""
+        import faiss
         import numpy as np
 
         if not self.chunks:
             return []
         query = np.asarray(vector, dtype="float32").reshape(1, -1)
-        scores, ids = self.vectors.search(query, min(k, len(self.chunks)))
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # one query: a second thread costs more to sync than it saves
+        try:
+            scores, ids = self.vectors.search(query, min(k, len(self.chunks)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
     def search_lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
@@ -120,11 +134,29 @@ class Index:
 
         old = [c.id for c in self.chunks.values() if c.article_id == article_id]
         if old:
-            self.vectors.remove_ids(np.array(old, dtype="int64"))
+            ann.remove_ids(self.vectors, np.array(old, dtype="int64"))
             for chunk_id in old:
                 del self.chunks[chunk_id]
         self.articles.pop(article_id, None)
         self._bm25 = None
+
+    def vectors_stale(self) -> bool:
+        """True when the next save converts the vectors (the count crossed the threshold, the
+        setting forces the other type, or the clusters were trained on far fewer vectors)."""
+        return ann.needs_rebuild(self.vectors, self.policy, self.manifest.get("ann", {}).get("trained_on", 0))
+
+    def fit_vectors(self) -> None:
+        """Convert the vectors to the type the policy wants for their count, if they are not."""
+        import numpy as np
+
+        if self.vectors_stale():
+            ids = np.fromiter(self.chunks, dtype="int64", count=len(self.chunks))
+            self.vectors, info = ann.rebuild(self.vectors, ids, self.policy)
+            self.manifest = {**self.manifest, "ann": info}
+        elif self.index_type == ann.IVF and self.policy.nprobe:
+            ann.set_nprobe(self.vectors, self.policy.nprobe)
+            self.manifest = {**self.manifest, "ann": {**self.manifest.get("ann", {}),
+                                                      "nprobe": self.vectors.nprobe}}
 
     # ---- disk -------------------------------------------------------------------------------
     def save(self, index_dir: Path, crash_hook=None) -> None:
@@ -134,6 +166,10 @@ class Index:
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None) -> "Index":
         return load_index(Path(index_dir), settings or Settings.from_env())
+
+
+def policy_of(settings: Settings) -> ann.Policy:
+    return ann.Policy(settings.index_type, settings.ann_threshold, settings.ann_nprobe)
 
 
 def chunking_of(settings: Settings) -> dict:
@@ -147,6 +183,7 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
+        index.fit_vectors()
         _write_data(index, tmp, crash_hook)
         checksums = {name: _sha256(tmp / name) for name in DATA_FILES}
         crash_hook("data-written")
@@ -169,7 +206,10 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
 def _write_data(index: Index, folder: Path, crash_hook) -> None:
     import faiss
 
-    faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
+    try:
+        faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
+    except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
+        raise OSError(f"FAISS could not write vectors.faiss: {str(exc).splitlines()[0]}") from exc
     crash_hook("vectors-written")
     model, order = index.bm25()
     lexical.save(model, folder / "bm25")
@@ -193,7 +233,9 @@ def _manifest(index: Index, generation: str, checksums: dict) -> dict:
         "model": index.model,
         "dimension": index.dimension,
         "chunking": index.chunking,
-        "index_type": "flat",
+        "index_type": index.index_type,
+        "ann": index.manifest.get("ann", {}) if index.index_type == ann.IVF else {},
+        "ann_threshold": index.policy.threshold,
         "counts": {"articles": len(index.articles), "paragraphs": index.paragraph_count,
                    "chunks": len(index.chunks)},
         "built_at": index.manifest.get("built_at", now),
@@ -306,8 +348,11 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     if vectors.ntotal != len(chunks) or vectors.d != manifest["dimension"]:
         raise IndexCorruptError(f"{data} holds {vectors.ntotal} vectors of dimension {vectors.d} for "
                                 f"{len(chunks)} chunks. {rebuild_hint(index_dir)}")
+    if ann.layout(vectors) == ann.IVF:
+        ann.set_nprobe(vectors, settings.ann_nprobe or manifest.get("ann", {}).get("nprobe", 0)
+                       or ann.default_nprobe(vectors.nlist))
     return Index(manifest["model"], manifest["dimension"], manifest.get("chunking", {}), vectors,
-                 articles, chunks, manifest, bm25)
+                 articles, chunks, manifest, bm25, policy_of(settings))
 
 
 def _read_vectors(path: Path, index_dir: Path):

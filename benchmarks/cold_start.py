@@ -1,0 +1,101 @@
+"""Cold start: seconds from a fresh process to ``rag --help``, to a cold ``rag ask`` answer, and
+from ``python app.py`` to its first answer (through the web API, with gradio_client).
+
+    .venv/bin/python benchmarks/cold_start.py [--rounds 3]
+
+The alternative in the same run: the same ``rag ask`` with RAG_EMBED_BACKEND=sentence-transformers
+(loading the model through sentence-transformers, as before the fast encoder). The index is built
+once beforehand (benchmarks/.cache/cold-index, from the bundled sample articles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import CACHE, ROOT, median, table
+
+QUESTION = "What have Ukraine and NATO begun doing together?"
+_SCRIPT = Path(sys.executable).with_name("rag")  # the console script users run
+RAG = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "rag.cli"]
+
+
+def seconds(command: list[str], env: dict) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - began
+
+
+def app_seconds(env: dict, timeout: float = 120.0) -> float | None:
+    """From starting ``python app.py`` to the first answer of its ``/ask`` API."""
+    from gradio_client import Client
+
+    port = _free_port()
+    env = {**env, "RAG_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    began = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - began < timeout:
+            if server.poll() is not None:
+                return None
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                client.predict(QUESTION, api_name="/ask")
+                return time.perf_counter() - began
+            except Exception:  # not listening yet
+                time.sleep(0.2)
+        return None
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    index = CACHE / "cold-index"
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(ROOT)}
+    subprocess.run(RAG + ["index", str(ROOT / "articles"), "--quiet"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    slow_env = {**env, "RAG_EMBED_BACKEND": "sentence-transformers"}
+    runs: dict[str, list[float]] = {"help": [], "ask": [], "ask_st": [], "app": []}
+    for round_ in range(args.rounds):
+        runs["help"].append(seconds(RAG + ["--help"], env))
+        pair = [("ask", env), ("ask_st", slow_env)]
+        for name, e in pair if round_ % 2 == 0 else pair[::-1]:
+            runs[name].append(seconds(RAG + ["ask", QUESTION], e))
+        if (ROOT / "app.py").exists():
+            took = app_seconds(env)
+            if took is not None:
+                runs["app"].append(took)
+    rows = [["rag --help", median(runs["help"]), "1"],
+            ["rag ask (cold)", median(runs["ask"]), "8"],
+            ["rag ask (cold), sentence-transformers loading", median(runs["ask_st"]), "-"]]
+    if runs["app"]:
+        rows.append(["python app.py to first answer", median(runs["app"]), "-"])
+    else:
+        print("python app.py did not answer (missing, or failed to start): not measured")
+    print(table(["command", "seconds (median)", "target"], rows,
+                f"Cold start, {args.rounds} rounds, fresh processes"))
+    print(f"\nrag ask: sentence-transformers loading / ours = "
+          f"{median(runs['ask_st']) / median(runs['ask']):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
