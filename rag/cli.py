@@ -310,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:  # the computer said no (read-only folder, full disk...): say what and where
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}. Check that the folder is writable and has free "
+              "space, then run the command again", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; the index on disk is unchanged unless a save had finished", file=sys.stderr)
         return 130

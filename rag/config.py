@@ -41,6 +41,9 @@ class Settings:
     # Encoder: "auto" (a plain-torch BERT encoder, seconds faster to start, for BERT mean-pooling
     # models like the packaged one; sentence-transformers for any other) or "sentence-transformers".
     embed_backend: str = "auto"
+    # Torch threads while embedding one question: a short question gains nothing from a second
+    # thread, and waiting for it costs 5x when the cores are busy (benchmarks/query_scale.py).
+    query_threads: int = 1
     # Passages retrieved per question (and shown as sources or related passages).
     top_k: int = 5
     # Retrieval: "hybrid" (dense + BM25), "dense" (FAISS only) or "bm25" (lexical only).
@@ -81,6 +84,14 @@ class Settings:
     upload_max_files: int = 20
     # Uploads are saved in this folder inside the articles folder, so re-indexing that folder keeps them.
     uploads_subdir: str = "uploads"
+    # Web app login: a user name; with auth_password, the page and its API ask for both (Gradio auth).
+    auth_user: str = ""
+    # Password for auth_user; read from RAG_AUTH_PASSWORD, never printed.
+    auth_password: str = field(default="", repr=False)
+    # A file of "user:password" lines, one account each, for several users (instead of, or with, the above).
+    auth_file: str = ""
+    # Web app requests answered at once (more wait in Gradio's queue); an upload is indexed alongside.
+    concurrency: int = 4
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":

@@ -144,17 +144,37 @@ def _extract_html(markup: str) -> Extracted:
     for tag in soup.find_all(_HTML_DROP + ("head",)):
         tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
-    for string in root.find_all(string=True):  # source line breaks are spaces, except in <pre>
-        if "\n" in string and not string.find_parent("pre"):
-            string.replace_with(string.replace("\n", " "))
-    for br in root.find_all("br"):
-        br.replace_with("\n")
-    for tag in root.find_all(_HTML_BLOCKS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    text = _tidy_blocks(root.get_text())
+    text = _tidy_blocks(_block_text(root))
     meta.pop("title", None)
     return Extracted(text=text, title=title[:300], meta=meta)
+
+
+def _block_text(root) -> str:
+    """The text of ``root``: blank lines around blocks, a line break for each ``<br>``, and source
+    line breaks read as spaces except inside ``<pre>``. One pass with a stack, so time is linear
+    and deep nesting cannot overflow the recursion limit (BeautifulSoup's ``insert_after`` walks
+    a tag's whole subtree, which made deeply nested pages quadratic)."""
+    from bs4 import NavigableString, Tag
+
+    types = root.interesting_string_types or Tag.MAIN_CONTENT_STRING_TYPES  # no comments etc.
+    in_pre = root.name == "pre" or root.find_parent("pre") is not None
+    out: list[str] = []
+    stack: list = [(child, in_pre) for child in reversed(root.contents)]
+    while stack:
+        node, pre = stack.pop()
+        if node is None:  # the end of a block
+            out.append("\n\n")
+        elif isinstance(node, NavigableString):
+            if type(node) in types:
+                out.append(str(node) if pre else node.replace("\n", " "))
+        elif node.name == "br":
+            out.append("\n")
+        else:
+            if node.name in _HTML_BLOCKS:
+                out.append("\n\n")
+                stack.append((None, pre))
+            stack.extend((child, pre or node.name == "pre") for child in reversed(node.contents))
+    return "".join(out)
 
 
 def _html_meta(soup) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Check each sentence of a generated answer against the passages it cites.
 
-A sentence is kept only when a passage it cites supports it. Support mixes what the embedding
+A sentence is kept only when a passage it cites supports it (a sentence that cites nothing is
+given the one passage that supports it best, if any does: small models often forget markers). Support mixes what the embedding
 model sees (cosine similarity of the sentence to the passage's best sentence) with what words
 show (the share of the sentence's content words found in the passage), and every number in the
 sentence must appear in the passage. Citations that support nothing are removed, sentences
@@ -34,6 +35,7 @@ _INSTRUCTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,60}\b(inst
 class Claim:
     text: str  # without citation markers
     cited: tuple[int, ...]  # passage numbers (1-based) the sentence cites
+    repaired: bool = False  # cited nothing: the best supporting passage is looked for instead
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def check_claims(claims: Sequence[Claim], hits: Sequence[Hit], index: Index, emb
     (``minimum=None`` keeps every cited passage, for measuring what verification adds)."""
     import numpy as np
 
+    claims = [c if c.cited else Claim(c.text, tuple(range(1, len(hits) + 1)), repaired=True)
+              for c in claims]  # a sentence with no marker is checked against every passage
     cited = sorted({n for c in claims for n in c.cited if 1 <= n <= len(hits)})
     sentences = {n: _sentences(hits[n - 1], index) for n in cited}
     texts = [c.text for c in claims] + [index_text for n in cited for _, _, index_text in sentences[n]]
@@ -86,6 +90,8 @@ def check_claims(claims: Sequence[Claim], hits: Sequence[Hit], index: Index, emb
                                   asked, numbers_must_match=minimum is not None)
             if found and (minimum is None or found[2] >= minimum):
                 evidence.append((hits[n - 1], *found))
+        if claim.repaired:  # keep only the passage that supports it best
+            evidence = sorted(evidence, key=lambda e: -e[3])[:1]
         best = max((e[3] for e in evidence), default=0.0)
         checks.append(Check(claim, best, tuple(evidence)))
     return checks

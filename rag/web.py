@@ -207,7 +207,7 @@ class WebApp:
             gr.api(self.api_ask, api_name="ask")
             gr.api(self.api_find_sources, api_name="find_sources")
             gr.api(respond or self.respond, api_name="respond")
-        return demo
+        return demo.queue(default_concurrency_limit=max(1, self.settings.concurrency))
 
     def _ask_tab(self) -> None:
         examples = [{"text": q} for q in SAMPLE_QUESTIONS] if self.is_sample_collection() else None
@@ -284,10 +284,59 @@ class WebApp:
         return counts, table
 
     def launch_options(self) -> dict:
-        """Arguments for ``demo.launch``: address from the settings, upload size limit, theme."""
+        """Arguments for ``demo.launch``: address and login from the settings, upload size limit,
+        theme; no monitoring page. Warns when the page is open to the network without a login."""
+        accounts = auth_accounts(self.settings)
+        if accounts is None and not is_loopback(self.settings.host):
+            log.warning("serving on %s without a login: anyone who can reach it can ask and upload. "
+                        "Set RAG_AUTH_USER and RAG_AUTH_PASSWORD (or RAG_AUTH_FILE)", self.settings.host)
         return {"server_name": self.settings.host, "server_port": self.settings.port,
                 "max_file_size": f"{self.settings.upload_max_mb:g}mb", "theme": theme(),
-                "footer_links": ["api"]}
+                "footer_links": ["api"], "auth": accounts, "enable_monitoring": False,
+                "auth_message": "Sign in to ask the articles." if accounts else None}
+
+
+def auth_accounts(settings: Settings) -> list[tuple[str, str]] | None:
+    """(user, password) pairs from RAG_AUTH_USER/RAG_AUTH_PASSWORD and RAG_AUTH_FILE; None: no login."""
+    accounts = []
+    if bool(settings.auth_user) != bool(settings.auth_password):
+        raise RagError("RAG_AUTH_USER and RAG_AUTH_PASSWORD go together: set both to require "
+                       "a login, or neither")
+    if settings.auth_user:
+        accounts.append((settings.auth_user, settings.auth_password))
+    if settings.auth_file:
+        accounts += _read_auth_file(Path(settings.auth_file).expanduser())
+    return accounts or None
+
+
+def _read_auth_file(path: Path) -> list[tuple[str, str]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"cannot read the login file {path} ({exc}); fix RAG_AUTH_FILE") from None
+    accounts = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user.strip() or not password:
+            raise RagError(f"{path} line {number} is not \"user:password\"; fix or remove it")
+        accounts.append((user.strip(), password))
+    if not accounts:
+        raise RagError(f"the login file {path} holds no \"user:password\" lines; add one or unset "
+                       "RAG_AUTH_FILE")
+    return accounts
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def theme():

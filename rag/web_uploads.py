@@ -56,12 +56,26 @@ def safe_name(name: str) -> str:
     """A plain file name for ``name``: no folders, no leading dots, only safe characters."""
     base = re.split(r"[\\/]", str(name))[-1]
     base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
-    base = _UNSAFE.sub("_", base).strip(" ._")
+    base = _UNSAFE.sub("_", base).strip(" ._-")  # no leading dot (hidden) or dash (an option)
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].strip(" ._") or "article"
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].strip(" ._-") or "article"
     return f"{stem}.{suffix.lower()}" if suffix else stem
+
+
+_ARCHIVES = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"),
+             (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"), (b"\x28\xb5\x2f\xfd", "zstd"),
+             *((b"BZh%d1AY&SY" % level, "bzip2") for level in range(1, 10)))  # magic bytes
+
+
+def archive_kind(path: Path) -> str:
+    """"zip", "tar", ... when the file's first bytes say it is an archive, whatever its name; else ""."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head[257:262] == b"ustar":
+        return "tar"
+    return next((kind for magic, kind in _ARCHIVES if head.startswith(magic)), "")
 
 
 def uploads_folder(settings: Settings) -> Path:
@@ -77,7 +91,11 @@ def check_files(files: Sequence[tuple[str, Path]], settings: Settings) -> tuple[
     ok, refused = [], []
     for name, path in files:
         shown = safe_name(name)
+        if Path(path).is_symlink():  # never follow a link out to a file the server can read
+            refused.append(f"{shown}: is a symbolic link, not a file; upload the file itself")
+            continue
         size = Path(path).stat().st_size
+        archive = archive_kind(Path(path))
         if Path(shown).suffix.lower() not in ARTICLE_SUFFIXES:
             refused.append(f"{shown}: only {', '.join(ARTICLE_SUFFIXES)} files can be added")
         elif size > limit:
@@ -85,6 +103,8 @@ def check_files(files: Sequence[tuple[str, Path]], settings: Settings) -> tuple[
                            "upload limit; split it or add it with rag index")
         elif size == 0:
             refused.append(f"{shown}: the file is empty")
+        elif archive:
+            refused.append(f"{shown}: is a {archive} archive; unpack it and upload the articles inside")
         else:
             ok.append((name, Path(path)))
     return ok, refused
@@ -133,14 +153,35 @@ def add_articles(assistant, files: Sequence[tuple[str, Path]],
     settings = assistant.settings
     with _LOCK:
         check_index_folder(assistant.index, settings)
+        check_writable(settings.index_dir)
+        existed = set(uploads_folder(settings).glob("*"))
         saved = save_uploads(files, settings)
         if not saved.paths:
             return UploadResult(saved, None, ())
-        report = update_index(settings.articles_dir, settings, embedder=assistant.embedder,
-                              progress=progress, on_file=on_file)
+        try:
+            report = update_index(settings.articles_dir, settings, embedder=assistant.embedder,
+                                  progress=progress, on_file=on_file)
+        except BaseException:  # not indexed: take new files back out, so the folder matches the index
+            for path in set(saved.paths) - existed:
+                path.unlink(missing_ok=True)
+            raise
         failed = _remove_unreadable(saved.paths, report)
         assistant.use_index(Index.load(settings.index_dir, settings))
     return UploadResult(saved, report, failed)
+
+
+def check_writable(index_dir: Path) -> None:
+    """Refuse an upload up front when the index folder cannot be written (read-only, full...)."""
+    import tempfile
+
+    try:
+        Path(index_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=index_dir, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise UploadError(f"cannot write the index in {index_dir} ({exc.strerror or exc}); the "
+                          "previous index is unchanged and nothing was added. Free disk space or "
+                          "make the folder writable, then upload again") from None
 
 
 def _remove_unreadable(paths: Sequence[Path], report: IndexReport) -> tuple[str, ...]:

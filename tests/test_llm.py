@@ -74,6 +74,15 @@ def test_supported_sentences_keep_citations_and_invented_ones_are_dropped(hits, 
     assert answer.citations[0].quote.startswith("Ukraine and the North Atlantic Alliance have begun")
 
 
+def test_a_sentence_without_a_marker_gets_the_passage_that_supports_it(hits, sample_index, embedder):
+    generated = ("Ukraine and NATO have begun joint arms production. "
+                 "Penguins guard the arms factories.")
+    answer = verified_answer(QUESTION, generated, hits, sample_index, embedder)
+    assert answer.text == "Ukraine and NATO have begun joint arms production. [1]"
+    assert answer.dropped == ("Penguins guard the arms factories.",)
+    assert (answer.citations[0].doc, answer.citations[0].paragraph) == ("000_b170d9b6d041f30c.txt", 1)
+
+
 def test_a_wrong_number_is_not_supported(hits, sample_index, embedder):
     arms = next(n for n, h in enumerate(hits, start=1) if h.paragraph == 1 and h.doc.startswith("000"))
     answer = verified_answer(QUESTION, f"Ukraine and NATO began joint arms production in 1999 [{arms}].",

@@ -1,0 +1,169 @@
+"""Load test of the web app: throughput and latency for 1, 4 and 8 simultaneous users.
+
+    .venv/bin/python benchmarks/load_test.py                      # starts its own app on 127.0.0.1
+    .venv/bin/python benchmarks/load_test.py --during-upload      # ...while an upload is indexed
+    .venv/bin/python benchmarks/load_test.py --url http://127.0.0.1:7860/   # a running app
+
+Each user is a ``gradio_client`` thread asking the sample questions through ``/ask`` one after
+another. Bounded: ``--requests`` questions per level in all (shared among its users) and
+``--max-seconds`` per level, whichever comes first. Loopback only: other addresses are refused.
+Every answer is checked (it must cite the expected sentence); a wrong answer counts as an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QUESTIONS = {  # question -> words its first citation must hold
+    "What have Ukraine and NATO begun doing together?": "joint arms production",
+    "Why are joint exercises held with Ukrainian forces?": "joint exercises",
+    "What do Western partners think of Ukraine's defense industry?": "defense industry",
+    "What is the core purpose of the coalition meetings?": "coalition",
+}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(folder: Path, concurrency: int):
+    """The web app on a copy of the samples, on a free loopback port; returns (url, app, demo)."""
+    from rag.assistant import Assistant
+    from rag.config import Settings
+    from rag.indexer import update_index
+    from rag.web import WebApp
+
+    shutil.copytree(ROOT / "articles", folder / "articles")
+    settings = Settings(index_dir=folder / "index", articles_dir=folder / "articles",
+                        port=free_port(), concurrency=concurrency)
+    assistant = Assistant(settings)
+    update_index(settings.articles_dir, settings, embedder=assistant.embedder, progress=False)
+    app = WebApp(settings, assistant)
+    demo = app.build()
+    demo.launch(**{**app.launch_options(), "quiet": True, "prevent_thread_lock": True})
+    return f"http://127.0.0.1:{settings.port}/", app, demo
+
+
+def run_level(url: str, users: int, requests: int, max_seconds: float, auth) -> dict:
+    from gradio_client import Client
+
+    clients = [Client(url, verbose=False, auth=auth, httpx_kwargs={"timeout": 120}) for _ in range(users)]
+    questions = list(QUESTIONS)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + max_seconds
+    per_user = [requests // users + (1 if n < requests % users else 0) for n in range(users)]
+
+    def user(number: int) -> None:
+        for i in range(per_user[number]):
+            if time.monotonic() > deadline:
+                return
+            question = questions[(number + i) % len(questions)]
+            began = time.perf_counter()
+            try:
+                answer = clients[number].predict(question, "hybrid", 5, api_name="/ask")
+                ok = (not answer["abstained"]
+                      and QUESTIONS[question] in answer["citations"][0]["quote"].lower())
+                problem = None if ok else f"wrong answer to {question!r}"
+            except Exception as exc:  # a failed request is counted, and the test goes on
+                problem = f"{type(exc).__name__}: {exc}"
+            with lock:
+                latencies.append(time.perf_counter() - began) if problem is None else errors.append(problem)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=users) as pool:
+        list(pool.map(user, range(users)))
+    wall = time.perf_counter() - began
+    return {"users": users, "requests": len(latencies) + len(errors), "errors": len(errors),
+            "first_error": errors[0] if errors else "", "seconds": round(wall, 2),
+            "throughput_rps": round(len(latencies) / wall, 2) if wall else 0.0,
+            "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else 0.0,
+            "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else 0.0}
+
+
+def upload_in_background(url: str, folder: Path, auth) -> threading.Thread:
+    """Upload (and so index) a 150-paragraph article while the users ask."""
+    from gradio_client import Client, handle_file
+
+    path = folder / "load_test_upload.txt"
+    path.write_text("Load Test Census\n\n" + "\n\n".join(
+        f"Survey {i} on the island of Quillmarsh counted {100 + i} puffins in bay {i}."
+        for i in range(150)) + "\n", encoding="utf-8")
+    thread = threading.Thread(target=lambda: Client(url, verbose=False, auth=auth).predict(
+        [handle_file(str(path))], api_name="/upload_articles"), daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="a running app on 127.0.0.1 (default: start one)")
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 4, 8], help="levels (default 1 4 8)")
+    parser.add_argument("--requests", type=int, default=40, help="questions per level (default 40)")
+    parser.add_argument("--max-seconds", type=float, default=90, help="time limit per level (default 90)")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="requests the started app answers at once (RAG_CONCURRENCY; default 4)")
+    parser.add_argument("--during-upload", action="store_true", help="index an upload during each level")
+    parser.add_argument("--auth", help="user:password, for an app that asks for a login")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= 1000 or not 0 < args.max_seconds <= 600 or max(args.users) > 32:
+        parser.error("keep it bounded: --requests 1..1000, --max-seconds up to 600, at most 32 users")
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
+        demo = None
+        url = args.url
+        if url is None:
+            url, _, demo = start_app(Path(tmp), args.concurrency)
+        elif urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            parser.error("loopback only: give an http://127.0.0.1:PORT/ address")
+        try:
+            run_level(url, 1, 2, 60, auth)  # warm up: model and index loaded, first query done
+            results = []
+            for users in args.users:
+                uploading = upload_in_background(url, Path(tmp), auth) if args.during_upload else None
+                results.append(run_level(url, users, args.requests, args.max_seconds, auth))
+                if uploading:
+                    uploading.join(timeout=300)
+        finally:
+            if demo is not None:
+                demo.close()
+    during = " while an upload is indexed" if args.during_upload else ""
+    print(f"\n/ask load test{during} ({url}; {args.requests} questions per level)\n")
+    print("| users | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['users']} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | "
+              f"{r['p50_ms']} | {r['p95_ms']} |")
+    for r in results:
+        if r["errors"]:
+            print(f"{r['users']} users, first error: {r['first_error']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 1 if any(r["errors"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
