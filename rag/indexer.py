@@ -48,6 +48,7 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
             "the index was left unchanged. Add articles or give another folder")
     embedder = embedder or Embedder(settings)
     with _writer_lock(settings.index_dir):
+        remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild)
         plan = _scan(files, articles_dir, index, settings, progress, on_file)
         removed = [a.id for a in index.articles.values() if a.doc not in plan.seen]
@@ -166,6 +167,15 @@ def _writer_lock(index_dir: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def remove_unfinished_saves(index_dir: Path) -> None:
+    """Delete what a killed writer left half-written. Only call it holding the writer lock: then
+    no other save is in progress, so every temporary folder is a leftover."""
+    import shutil
+
+    for leftover in index_dir.glob(".tmp-data-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def load_or_build(settings: Settings | None = None, embedder: Embedder | None = None,

@@ -140,9 +140,12 @@ def test_indexer_killed_mid_update_leaves_the_previous_index_answering(built, em
     assert after == before  # the commit point was never reached
     assert_answers_from_samples(settings, embedder)
 
+    killed_mid_save = stage in ("vectors-written",)
+    assert bool(list(settings.index_dir.glob(".tmp-data-*"))) == killed_mid_save
     report = update_index(settings.articles_dir, settings, embedder=embedder, progress=False)
     assert report.added == 2 and report.articles == 4  # the lock died with the process
     assert len(Index.load(settings.index_dir, settings).articles) == 4
+    assert not list(settings.index_dir.glob(".tmp-data-*"))  # the next writer cleared the leftover
 
 
 # ---- full disk, read-only folder -----------------------------------------------------------------
