@@ -57,9 +57,10 @@ class Candidate:
 
 def answer_question(question: str, hits: list[Hit], index: Index) -> Answer:
     """Compose a cited answer from ``hits`` (best first), or abstain with them as related passages."""
-    ranked = rank_sentences(question, hits, index)
+    weights = _idf_weights(index, question)
+    ranked = rank_sentences(question, hits, index, weights)
     confidence = ranked[0].support if ranked else 0.0
-    if not ranked or should_abstain(question, ranked[0], index):
+    if not ranked or should_abstain(question, ranked[0], index, weights):
         return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
     chosen = [ranked[0]] + [c for c in ranked[1:MAX_SENTENCES]
                             if c.support >= SECOND_SENTENCE_RATIO * confidence]
@@ -72,7 +73,8 @@ def answer_question(question: str, hits: list[Hit], index: Index) -> Answer:
     return Answer(question, text, False, citations, tuple(hits), confidence=confidence)
 
 
-def should_abstain(question: str, best: Candidate, index: Index) -> bool:
+def should_abstain(question: str, best: Candidate, index: Index,
+                   weights: dict[str, float] | None = None) -> bool:
     """True when the best evidence does not answer the question.
 
     Three signs, each calibrated to keep false abstentions rare on the dev sets: weak support;
@@ -81,7 +83,7 @@ def should_abstain(question: str, best: Candidate, index: Index) -> bool:
     """
     if best.support < ABSTAIN_BELOW:
         return True
-    weights = _idf_weights(index, question)
+    weights = _idf_weights(index, question) if weights is None else weights
     counts, _ = index.document_frequencies()
     unknown = sum(w for t, w in weights.items() if counts.get(t, 0) == 0) / (sum(weights.values()) or 1)
     if unknown >= ABSTAIN_UNKNOWN_SHARE:
@@ -89,9 +91,10 @@ def should_abstain(question: str, best: Candidate, index: Index) -> bool:
     return bool(_NEGATION.search(question)) and not _NEGATION.search(best.text)
 
 
-def rank_sentences(question: str, hits: list[Hit], index: Index) -> list[Candidate]:
+def rank_sentences(question: str, hits: list[Hit], index: Index,
+                   weights: dict[str, float] | None = None) -> list[Candidate]:
     """Candidate sentences of the best passages with their support score, best first."""
-    weights = _idf_weights(index, question)
+    weights = _idf_weights(index, question) if weights is None else weights
     total = sum(weights.values())
     if not hits or total == 0:
         return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
 
 from .answer import answer_question
@@ -17,9 +17,18 @@ from .embed import Embedder
 from .errors import QuestionError
 from .retrieve import MODES, retrieve
 from .store import Index
-from .types import Answer
+from .types import Answer, Hit
 
 ANSWER_MODES = ("extractive", "llm")
+
+
+@dataclass(frozen=True)
+class Search:
+    """What ``Assistant.search`` found: the cleaned text, the passages, and seconds per step."""
+
+    query: str
+    hits: list[Hit]
+    seconds: dict[str, float]
 
 
 class Assistant:
@@ -58,26 +67,36 @@ class Assistant:
         In LLM mode the drafts are the model's unverified words; the final Answer keeps only
         verified sentences. If the model is unreachable or slow, the extractive answer is given
         with a notice saying so."""
+        answer_mode = answer_mode or self.settings.answer_mode
+        if answer_mode not in ANSWER_MODES:
+            raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
+        found = self.search(question, k=k, mode=mode)
         began = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
+        if answer_mode == "llm":
+            answer = yield from self._llm_answer(found.query, found.hits, self.index)
+        else:
+            answer = answer_question(found.query, found.hits, self.index)
+        timings = {**found.seconds, "answer": time.perf_counter() - began}
+        timings["total"] = sum(timings.values())
+        yield replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+
+    def search(self, text: str, k: int | None = None, mode: str | None = None) -> "Search":
+        """The ``k`` best passages for ``text`` (a question, a claim, a follow-up read with the
+        conversation) in retrieval ``mode``; refuses empty or huge text and unknown options."""
+        began = time.perf_counter()
+        text = clean_question(text, self.settings.max_question_chars)
         k = self.settings.top_k if k is None else k
         mode = mode or self.settings.mode
-        answer_mode = answer_mode or self.settings.answer_mode
-        _check_options(k, mode, answer_mode)
+        if mode not in MODES:
+            raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if not 1 <= k <= 100:
+            raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
         index = self.index
-        vector = self.embedder.encode_query(question) if mode != "bm25" else None
+        vector = self.embedder.encode_query(text) if mode != "bm25" else None
         embedded = time.perf_counter()
-        hits = retrieve(index, question, vector, k=k, mode=mode, fusion=self.settings.fusion,
+        hits = retrieve(index, text, vector, k=k, mode=mode, fusion=self.settings.fusion,
                         dense_weight=self.settings.dense_weight)
-        retrieved = time.perf_counter()
-        if answer_mode == "llm":
-            answer = yield from self._llm_answer(question, hits, index)
-        else:
-            answer = answer_question(question, hits, index)
-        done = time.perf_counter()
-        timings = {"embed": embedded - began, "retrieve": retrieved - embedded,
-                   "answer": done - retrieved, "total": done - began}
-        yield replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+        return Search(text, hits, {"embed": embedded - began, "retrieve": time.perf_counter() - embedded})
 
     def _llm_answer(self, question: str, hits: list, index: Index):
         from .llm import LLMUnavailableError, build_chat_model, stream_answer
@@ -100,15 +119,6 @@ class Assistant:
                  mode: str | None = None) -> Iterator[Answer]:
         for question in questions:
             yield self.ask(question, k=k, mode=mode)
-
-
-def _check_options(k: int, mode: str, answer_mode: str) -> None:
-    if mode not in MODES:
-        raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-    if not 1 <= k <= 100:
-        raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
-    if answer_mode not in ANSWER_MODES:
-        raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
 
 
 def clean_question(question: str, limit: int) -> str:

@@ -71,16 +71,10 @@ def find_sources(assistant: "Assistant", claim: str, k: int = 5, mode: str | Non
     paraphrase finds its source too; a claim quoted word for word scores 1.0.
     """
     from .answer import rank_sentences
-    from .assistant import clean_question
-    from .retrieve import retrieve
 
-    settings = assistant.settings
-    claim = clean_question(claim, settings.max_question_chars)
-    mode = mode or settings.mode
-    index = assistant.index
-    vector = assistant.embedder.encode_query(claim)
-    hits = retrieve(index, claim, vector if mode != "bm25" else None, k=k, mode=mode,
-                    fusion=settings.fusion, dense_weight=settings.dense_weight)
+    found_passages = assistant.search(claim, k=k, mode=mode)
+    claim, hits, index = found_passages.query, found_passages.hits, assistant.index
+    vector = assistant.embedder.encode_query(claim)  # for the meaning blend, in every mode (cached)
     found = []
     for hit in hits:
         exact = _verbatim_span(claim, index.articles[hit.article_id], hit)

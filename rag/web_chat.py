@@ -37,19 +37,10 @@ def _extractive(assistant: Assistant, question: str, search: str, k: int,
     # A follow-up: passages are found with the conversation's words, and the answer's sentences
     # are chosen for what the follow-up itself asks ("training"), when it names anything.
     from .answer import answer_question
-    from .assistant import clean_question
-    from .errors import QuestionError
-    from .retrieve import MODES, retrieve
 
-    if mode not in MODES:
-        raise QuestionError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-    settings = assistant.settings
-    search = clean_question(search, settings.max_question_chars)
-    vector = assistant.embedder.encode_query(search) if mode != "bm25" else None
-    hits = retrieve(assistant.index, search, vector, k=k, mode=mode, fusion=settings.fusion,
-                    dense_weight=settings.dense_weight)
-    asked = question if _content_words(question) else search
-    yield answer_question(asked, hits, assistant.index)
+    found = assistant.search(search, k=k, mode=mode)
+    asked = question if _content_words(question) else found.query
+    yield answer_question(asked, found.hits, assistant.index)
 
 
 def _llm(assistant: Assistant, question: str, search: str, k: int,
