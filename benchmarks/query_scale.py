@@ -60,9 +60,12 @@ class IdIndex:
     """Our ``Index.search`` over bare vectors: chunk rows replaced by their ids."""
 
     def __init__(self, vectors, ids) -> None:
+        from rag import ann
+        from rag.faiss_store import FaissVectors
         from rag.store import Index
 
-        self.index = Index("bench", vectors.d, {}, vectors, chunks={int(i): int(i) for i in ids})
+        store = FaissVectors(vectors, ann.Policy())
+        self.index = Index("bench", vectors.d, {}, store, chunks={int(i): int(i) for i in ids})
 
     def search(self, vector, k: int):
         return self.index.search(vector, k)
@@ -132,7 +135,7 @@ def main() -> None:
 
     index, settings = squad_index()
     ids = np.fromiter(index.chunks, dtype="int64")
-    base = index.vectors.reconstruct_batch(ids)
+    base = index.vectors.get(ids)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
     random.Random(0).shuffle(questions)
     questions = questions[: args.n]

@@ -292,7 +292,7 @@ def format_report(report) -> str:
     failed = f", {report.failed} skipped with errors" if report.failed else ""
     return (
         f"Index {report.index_dir}: {report.articles} articles, {report.paragraphs} paragraphs, "
-        f"{report.chunks} chunks.\n"
+        f"{report.chunks} chunks{'; ' + report.store if report.store else ''}.\n"
         f"This run: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged{failed}; embedded {report.embedded_chunks} chunks in "
         f"{report.embed_seconds:.1f} s{rate}; {report.seconds:.1f} s in all."

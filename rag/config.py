@@ -34,6 +34,16 @@ class Settings:
     ann_threshold: int = 50_000
     # Clusters the approximate index scans per query; 0: 32 (nlist/64 past 2,048 clusters).
     ann_nprobe: int = 0
+    # Where the vectors live: "faiss" (in the index folder), "milvus://HOST:PORT/COLLECTION" (a Milvus
+    # server or cluster; milvus+https:// for TLS) or "PATH.db[#COLLECTION]" (milvus-lite, in-process).
+    store: str = "faiss"
+    # Milvus index over the vectors: "FLAT" (exact, like the default FAISS index), or on a server
+    # "HNSW"/"AUTOINDEX" (approximate); milvus-lite builds FLAT whatever is asked.
+    milvus_index: str = "FLAT"
+    # Token for a Milvus server with authentication ("user:password" or an API key); never printed.
+    milvus_token: str = field(default="", repr=False)
+    # Chunks read and embedded per step while indexing: memory stays bounded by this, not by the corpus.
+    ingest_chunks: int = 2048
     # Files larger than this are skipped with a warning rather than read into memory.
     max_file_mb: float = 10.0
     # Torch threads for embedding; 0 lets torch decide (one per core).

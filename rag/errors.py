@@ -40,3 +40,7 @@ class IndexWriteError(RagError):
 
 class QuestionError(RagError):
     """The question is empty, too long, or asks for impossible settings."""
+
+
+class StoreUnavailableError(RagError):
+    """The vector store (a Milvus server, or a milvus-lite file) cannot be reached or opened."""

@@ -8,7 +8,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .config import ARTICLE_SUFFIXES, Settings
 from .embed import Embedder
@@ -17,15 +17,19 @@ from .errors import (ArticleError, ArticlesFolderError, IndexMismatchError, Inde
 from .ingest import chunk_article, doc_name, embedding_text, find_articles, parse_article, read_file
 from .store import Index, chunking_of, rebuild_hint
 from .types import Article, Chunk, FileWarning, IndexReport
+from .vectorstore import store_label
 
 
 @dataclass
-class _Plan:
-    """What one pass over the folder found: articles to (re-)embed, docs seen, problems."""
+class _Tally:
+    """What the pass over the folder has done so far."""
 
-    fresh: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)  # (.., .., is_update)
     seen: set[str] = field(default_factory=set)
+    added: int = 0
+    updated: int = 0
     unchanged: int = 0
+    embedded: int = 0
+    embed_seconds: float = 0.0
     warnings: list[FileWarning] = field(default_factory=list)
 
 
@@ -37,7 +41,13 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
     Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
     deleted ones are removed. A file that fails to read is reported and, if it was indexed
     before, its indexed version is kept. ``on_file`` is called before each file is read.
+
+    Files are read, chunked and embedded in steps of about ``settings.ingest_chunks`` chunks,
+    each step handed to the index before the next is read, so the reading and embedding never
+    hold more than one step of the corpus.
     """
+    from tqdm import tqdm
+
     settings = settings or Settings.from_env()
     began = time.perf_counter()
     articles_dir = Path(articles_dir)
@@ -47,26 +57,27 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
             f"no articles in {articles_dir} (looked for {', '.join(ARTICLE_SUFFIXES)}); "
             "the index was left unchanged. Add articles or give another folder")
     embedder = embedder or Embedder(settings)
+    tally = _Tally()
     with _writer_lock(settings.index_dir):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild)
-        plan = _scan(files, articles_dir, index, settings, progress, on_file)
-        removed = [a.id for a in index.articles.values() if a.doc not in plan.seen]
-        vectors, embedded, embed_seconds = _embed_all(plan.fresh, index, embedder, progress)
-        for (article, chunks, _), block in zip(plan.fresh, vectors):
-            index.add(article, chunks, block)
+        known = {a.doc: a for a in index.articles.values()}
+        with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
+            for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
+                _embed_and_add(step, index, embedder, tally, bar)
+        removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
-        if plan.fresh or removed or not index.manifest or index.vectors_stale():
+        if tally.added or tally.updated or removed or not index.manifest or index.vectors_stale():
             index.save(settings.index_dir)
-    updated = sum(1 for *_, is_update in plan.fresh if is_update)
     return IndexReport(
         index_dir=str(settings.index_dir), articles=len(index.articles),
         paragraphs=index.paragraph_count, chunks=len(index.chunks),
-        added=len(plan.fresh) - updated, updated=updated, removed=len(removed),
-        unchanged=plan.unchanged, failed=sum(w.skipped for w in plan.warnings),
-        embedded_chunks=embedded, embed_seconds=embed_seconds,
-        seconds=time.perf_counter() - began, warnings=tuple(plan.warnings),
+        added=tally.added, updated=tally.updated, removed=len(removed),
+        unchanged=tally.unchanged, failed=sum(w.skipped for w in tally.warnings),
+        embedded_chunks=tally.embedded, embed_seconds=tally.embed_seconds,
+        seconds=time.perf_counter() - began, warnings=tuple(tally.warnings),
+        store=store_label(index.vectors.describe()),
     )
 
 
@@ -80,72 +91,101 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> In
             raise IndexMismatchError(
                 f"the index in {settings.index_dir} was built with chunking {index.chunking}, the "
                 f"settings now say {chunking_of(settings)}. {rebuild_hint(settings.index_dir)}")
+        owned = getattr(index.vectors, "owned_by", lambda owner: True)
+        if not owned(str(settings.index_dir.resolve())):
+            raise IndexMismatchError(
+                f"the index in {settings.index_dir} is a copy of another index folder and shares its "
+                f"Milvus collection {index.vectors.collection}; updating it would change that index "
+                f"too. Give it vectors of its own: {rebuild_hint(settings.index_dir).split(': ', 1)[1]}")
         return index
     return Index.empty(settings, embedder.dimension)
 
 
-def _scan(files: list[Path], root: Path, index: Index, settings: Settings,
-          progress: bool | None, on_file: Callable[[Path], None] | None) -> _Plan:
-    from tqdm import tqdm
+_Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chunks, whether it was indexed
 
-    plan = _Plan()
-    known = {a.doc: a for a in index.articles.values()}
-    for path in tqdm(files, desc="Reading", unit="file", disable=_quiet(progress), leave=False):
-        if on_file:
-            on_file(path)
-        doc = doc_name(path, root)
-        plan.seen.add(doc)
-        try:
-            data = read_file(path, settings)
-            old = known.get(doc)
-            if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
-                plan.unchanged += 1
-                continue
-            article, notes = parse_article(path, doc, data)
-        except ArticleError as exc:
-            kept = " (kept its previously indexed version)" if doc in known else ""
-            plan.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
+
+def _steps(files: list[Path], root: Path, known: dict[str, Article], settings: Settings,
+           tally: _Tally, on_file: Callable[[Path], None] | None, bar) -> Iterator[list[_Fresh]]:
+    """Changed and new articles, in lists of about ``settings.ingest_chunks`` chunks."""
+    step: list[_Fresh] = []
+    size = 0
+    for path in files:
+        fresh = _read_one(path, root, known, settings, tally, on_file)
+        bar.update(1)
+        if fresh is None:
             continue
-        plan.warnings.extend(FileWarning(str(path), f"indexed, but {n}", skipped=False) for n in notes)
-        plan.fresh.append((article, chunk_article(article, settings), doc in known))
-    return plan
+        step.append(fresh)
+        size += len(fresh[1])
+        if size >= settings.ingest_chunks:
+            yield step
+            step, size = [], 0
+    if step:
+        yield step
 
 
-def _embed_all(fresh: list[tuple[Article, list[Chunk], bool]], index: Index, embedder: Embedder,
-               progress: bool | None) -> tuple[list, int, float]:
-    """One vector block per fresh article, the number of chunks embedded, and the seconds taken.
+def _read_one(path: Path, root: Path, known: dict[str, Article], settings: Settings,
+              tally: _Tally, on_file: Callable[[Path], None] | None) -> _Fresh | None:
+    """The article at ``path`` if it is new or changed; None if unchanged or unreadable."""
+    if on_file:
+        on_file(path)
+    doc = doc_name(path, root)
+    tally.seen.add(doc)
+    try:
+        data = read_file(path, settings)
+        old = known.get(doc)
+        if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+            tally.unchanged += 1
+            return None
+        article, notes = parse_article(path, doc, data)
+    except ArticleError as exc:
+        kept = " (kept its previously indexed version)" if doc in known else ""
+        tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
+        return None
+    tally.warnings.extend(FileWarning(str(path), f"indexed, but {n}", skipped=False) for n in notes)
+    return article, chunk_article(article, settings), doc in known
+
+
+def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: _Tally, bar) -> None:
+    """Embed one step's chunks and hand them to the index, article by article.
 
     Chunks whose text is already in the index under the same article reuse their stored vector,
     so fixing a typo in a long article re-embeds one paragraph, not the article.
     """
     import numpy as np
-    from tqdm import tqdm
 
-    known = _known_vectors(index, {a.id for a, _, is_update in fresh if is_update})
-    chunks = [(c, embedding_text(a, c)) for a, article_chunks, _ in fresh for c in article_chunks]
+    known = _known_vectors(index, [a.id for a, _, is_update in step if is_update])
+    chunks = [(c, embedding_text(a, c)) for a, article_chunks, _ in step for c in article_chunks]
     todo = [text for c, text in chunks if (c.article_id, text) not in known]
+    reuse = [(row, known[(c.article_id, text)]) for row, (c, text) in enumerate(chunks)
+             if (c.article_id, text) in known]
     vectors = np.zeros((len(chunks), index.dimension), dtype="float32")
-    began, seconds = time.perf_counter(), 0.0
+    if reuse:
+        vectors[[row for row, _ in reuse]] = index.vectors.get([i for _, i in reuse])
     if todo:
         embedder.model  # load before the clock starts: the rate is of embedding, not of loading
         began = time.perf_counter()
-        with tqdm(total=len(todo), desc="Embedding", unit="chunk", disable=_quiet(progress)) as bar:
-            new = iter(embedder.encode(todo, progress=bar.update))
-        seconds = time.perf_counter() - began
-    for row, (chunk, text) in enumerate(chunks):
-        old = known.get((chunk.article_id, text))
-        vectors[row] = index.vectors.reconstruct(old) if old is not None else next(new)
-    blocks, at = [], 0
-    for _, article_chunks, _ in fresh:
-        blocks.append(vectors[at : at + len(article_chunks)])
+        done = [tally.embedded]
+        new = embedder.encode(todo, progress=lambda n: _show_embedded(bar, done, n))
+        tally.embed_seconds += time.perf_counter() - began
+        tally.embedded += len(todo)
+        vectors[[row for row, (c, text) in enumerate(chunks) if (c.article_id, text) not in known]] = new
+    at = 0
+    for article, article_chunks, is_update in step:
+        index.add(article, article_chunks, vectors[at : at + len(article_chunks)])
         at += len(article_chunks)
-    return blocks, len(todo), seconds
+        tally.updated += is_update
+        tally.added += not is_update
 
 
-def _known_vectors(index: Index, article_ids: set[str]) -> dict[tuple[str, str], int]:
-    """(article id, embedded text) -> FAISS id of the stored vector, for articles being updated."""
+def _show_embedded(bar, done: list[int], n: int) -> None:
+    done[0] += n
+    bar.set_postfix(chunks_embedded=done[0], refresh=False)
+
+
+def _known_vectors(index: Index, article_ids: list[str]) -> dict[tuple[str, str], int]:
+    """(article id, embedded text) -> chunk id of the stored vector, for articles being updated."""
     return {(c.article_id, index.embedding_text(c)): c.id
-            for c in index.chunks.values() if c.article_id in article_ids}
+            for article_id in article_ids for c in index.chunks_of(article_id)}
 
 
 def _quiet(progress: bool | None) -> bool | None:

@@ -1,40 +1,45 @@
-"""The index on disk: manifest + FAISS vectors + article and chunk rows, written atomically.
+"""The index on disk: manifest + article and chunk rows + BM25, and the vectors, written atomically.
 
 Layout of an index folder::
 
-    manifest.json          the commit point: format, model, counts, checksums, data folder name
-    data-<generation>/     vectors.faiss, articles.jsonl, chunks.jsonl, bm25/ (bm25s's own format)
+    manifest.json          the commit point: format, model, store, counts, checksums, data folder
+    data-<generation>/     articles.jsonl, chunks.jsonl, bm25/ (bm25s's own format), and with
+                           the default store vectors.faiss
 
-``vectors.faiss`` is exact (``IndexIDMap2(IndexFlatIP)``) below ``Settings.ann_threshold`` chunks
-and approximate (IVF with 8-bit scalar quantization, see ``ann.py``) from there on; the save
-converts it when the count crosses the threshold, and the manifest records which it is.
+The vectors live in a ``VectorStore`` (``vectorstore.py``): FAISS in this folder (exact below
+``Settings.ann_threshold`` chunks, approximate above, see ``ann.py``) or a Milvus collection the
+manifest names.
 
 A save writes a new ``.tmp-*`` folder, renames it to ``data-<generation>``, then replaces
 ``manifest.json`` in one atomic rename. A crash at any point leaves the previous manifest
-pointing at the previous, complete data folder. Nothing is pickled.
+pointing at the previous, complete data folder. A Milvus store adds vectors before that rename
+and deletes the ones no longer needed only after it, so the previous manifest's vectors are all
+still there until the new one is committed. Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, ann, lexical
+from . import __version__, ann, lexical, vectorstore
 from .config import Settings
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .errors import (IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError,
+                     StoreUnavailableError)
 from .ingest import embedding_text
 from .types import Article, Chunk, Paragraph
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-DATA_FILES = ("vectors.faiss", "articles.jsonl", "chunks.jsonl", "bm25/data.csc.index.npy",
-              "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/params.index.json",
-              "bm25/vocab.index.json")
+ROW_FILES = ("articles.jsonl", "chunks.jsonl", "bm25/data.csc.index.npy",
+             "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/params.index.json",
+             "bm25/vocab.index.json")
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -44,30 +49,41 @@ def rebuild_hint(index_dir: Path) -> str:
 class Index:
     """Chunks with their vectors, the articles they come from, and the settings they were built with."""
 
-    def __init__(self, model: str, dimension: int, chunking: dict, faiss_index=None,
+    def __init__(self, model: str, dimension: int, chunking: dict, vectors=None,
                  articles: dict[str, Article] | None = None, chunks: dict[int, Chunk] | None = None,
-                 manifest: dict | None = None, bm25=None, policy: ann.Policy | None = None) -> None:
+                 manifest: dict | None = None, bm25=None) -> None:
         self.model = model
         self.dimension = dimension
         self.chunking = chunking
-        self.vectors = faiss_index if faiss_index is not None else ann.new_flat(dimension)
-        self.policy = policy or policy_of(Settings.from_env())  # exact or approximate, and when
+        # The vector store (FaissVectors or MilvusVectors); FAISS in memory unless given one.
+        self.vectors = vectors if vectors is not None else _faiss_store(dimension, Settings.from_env())
         self.articles: dict[str, Article] = articles or {}
         self.chunks: dict[int, Chunk] = chunks or {}
         self.manifest: dict = manifest or {}
         self._bm25 = bm25  # BM25 document i is the i-th chunk of ``self.chunks``; None: stale
         self._order: list[int] | None = list(self.chunks) if bm25 is not None else None
+        self._by_article: dict[str, list[int]] | None = None  # article id -> its chunk ids, on first use
 
     @classmethod
-    def empty(cls, settings: Settings, dimension: int) -> "Index":
-        return cls(settings.model, dimension, chunking_of(settings), policy=policy_of(settings))
+    def empty(cls, settings: Settings, dimension: int, index_dir: Path | None = None) -> "Index":
+        """No articles yet; the vectors go to the store ``settings.store`` names (a new
+        collection for Milvus, so a rebuild leaves the committed one untouched until it is saved)."""
+        return cls(settings.model, dimension, chunking_of(settings),
+                   new_store(settings, dimension, Path(index_dir or settings.index_dir)))
 
     # ---- reading ----------------------------------------------------------------------------
     def article_by_doc(self, doc: str) -> Article | None:
         return next((a for a in self.articles.values() if a.doc == doc), None)
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
-        return [c for c in self.chunks.values() if c.article_id == article_id]
+        return [self.chunks[i] for i in self._chunk_ids().get(article_id, ())]
+
+    def _chunk_ids(self) -> dict[str, list[int]]:
+        if self._by_article is None:
+            self._by_article = {}
+            for chunk in self.chunks.values():
+                self._by_article.setdefault(chunk.article_id, []).append(chunk.id)
+        return self._by_article
 
     @property
     def paragraph_count(self) -> int:
@@ -75,24 +91,19 @@ class Index:
 
     @property
     def index_type(self) -> str:
-        """``flat`` (exact) or ``ivf-sq8`` (approximate)."""
-        return ann.layout(self.vectors)
+        """``flat`` (exact) or ``ivf-sq8`` (approximate) for FAISS; ``milvus`` for Milvus."""
+        return self.vectors.layout if self.vectors.kind == vectorstore.FAISS else vectorstore.MILVUS
 
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity), best first."""
-        import faiss
-        import numpy as np
-
         if not self.chunks:
             return []
-        query = np.asarray(vector, dtype="float32").reshape(1, -1)
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # one query: a second thread costs more to sync than it saves
-        try:
-            scores, ids = self.vectors.search(query, min(k, len(self.chunks)))
-        finally:
-            faiss.omp_set_num_threads(threads)
-        return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        k = min(k, len(self.chunks))
+        # A Milvus collection may also hold vectors that an interrupted update added but never
+        # committed: ask for a few more and keep those of this index's chunks.
+        extra = 0 if self.vectors.kind == vectorstore.FAISS else 10
+        hits = [(self.chunks[i], s) for i, s in self.vectors.search(vector, k + extra) if i in self.chunks]
+        return hits[:k]
 
     def search_lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks with the best BM25 score for ``query``, best first."""
@@ -117,46 +128,46 @@ class Index:
     def embedding_text(self, chunk: Chunk) -> str:
         return embedding_text(self.articles[chunk.article_id], chunk)
 
+    def stats(self) -> dict:
+        """Counts, and where the vectors are (for ``rag index`` and the web page)."""
+        return {"articles": len(self.articles), "paragraphs": self.paragraph_count,
+                "chunks": len(self.chunks), "store": self.vectors.describe()}
+
     # ---- changing ---------------------------------------------------------------------------
     def add(self, article: Article, chunks: list[Chunk], vectors) -> None:
         import numpy as np
 
         self.remove(article.id)
         if chunks:
-            ids = np.array([c.id for c in chunks], dtype="int64")
-            self.vectors.add_with_ids(np.asarray(vectors, dtype="float32"), ids)
+            self.vectors.add(np.array([c.id for c in chunks], dtype="int64"),
+                             np.asarray(vectors, dtype="float32"))
         self.articles[article.id] = article
         self.chunks.update((c.id, c) for c in chunks)
+        self._chunk_ids()[article.id] = [c.id for c in chunks]
         self._bm25 = None
 
     def remove(self, article_id: str) -> None:
         import numpy as np
 
-        old = [c.id for c in self.chunks.values() if c.article_id == article_id]
+        old = self._chunk_ids().pop(article_id, [])
         if old:
-            ann.remove_ids(self.vectors, np.array(old, dtype="int64"))
+            self.vectors.remove(np.array(old, dtype="int64"))
             for chunk_id in old:
                 del self.chunks[chunk_id]
         self.articles.pop(article_id, None)
         self._bm25 = None
 
     def vectors_stale(self) -> bool:
-        """True when the next save converts the vectors (the count crossed the threshold, the
-        setting forces the other type, or the clusters were trained on far fewer vectors)."""
-        return ann.needs_rebuild(self.vectors, self.policy, self.manifest.get("ann", {}).get("trained_on", 0))
+        """True when the next save converts the FAISS vectors (the count crossed the threshold,
+        the setting forces the other type, or the clusters were trained on far fewer vectors)."""
+        return self.vectors.kind == vectorstore.FAISS and self.vectors.stale()
 
     def fit_vectors(self) -> None:
-        """Convert the vectors to the type the policy wants for their count, if they are not."""
+        """Convert FAISS vectors to the structure the policy wants for their count, if needed."""
         import numpy as np
 
-        if self.vectors_stale():
-            ids = np.fromiter(self.chunks, dtype="int64", count=len(self.chunks))
-            self.vectors, info = ann.rebuild(self.vectors, ids, self.policy)
-            self.manifest = {**self.manifest, "ann": info}
-        elif self.index_type == ann.IVF and self.policy.nprobe:
-            ann.set_nprobe(self.vectors, self.policy.nprobe)
-            self.manifest = {**self.manifest, "ann": {**self.manifest.get("ann", {}),
-                                                      "nprobe": self.vectors.nprobe}}
+        if self.vectors.kind == vectorstore.FAISS:
+            self.vectors.fit(np.fromiter(self.chunks, dtype="int64", count=len(self.chunks)))
 
     # ---- disk -------------------------------------------------------------------------------
     def save(self, index_dir: Path, crash_hook=None) -> None:
@@ -166,6 +177,27 @@ class Index:
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None) -> "Index":
         return load_index(Path(index_dir), settings or Settings.from_env())
+
+
+def new_store(settings: Settings, dimension: int, index_dir: Path):
+    """An empty vector store of the kind ``settings.store`` names."""
+    spec = store_spec(settings)
+    if spec.kind == vectorstore.FAISS:
+        return _faiss_store(dimension, settings)
+    from .milvus_store import MilvusVectors
+
+    return MilvusVectors.create(spec, dimension, owner=str(index_dir.resolve()),
+                                index_type=settings.milvus_index, token=settings.milvus_token)
+
+
+def store_spec(settings: Settings) -> vectorstore.StoreSpec:
+    return vectorstore.parse_store(settings.store)
+
+
+def _faiss_store(dimension: int, settings: Settings):
+    from .faiss_store import FaissVectors
+
+    return FaissVectors.empty(dimension, policy_of(settings))
 
 
 def policy_of(settings: Settings) -> ann.Policy:
@@ -180,12 +212,13 @@ def chunking_of(settings: Settings) -> dict:
 def save_index(index: Index, index_dir: Path, crash_hook) -> None:
     generation = f"data-{time.time_ns()}"
     tmp = index_dir / f".tmp-{generation}"
+    previous_store = _committed_store(index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
         index.fit_vectors()
         _write_data(index, tmp, crash_hook)
-        checksums = {name: _sha256(tmp / name) for name in DATA_FILES}
+        checksums = {name: _sha256(tmp / name) for name in data_files(index.vectors.kind)}
         crash_hook("data-written")
         os.rename(tmp, index_dir / generation)
         _fsync_dir(index_dir)
@@ -200,16 +233,29 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
         ) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        index.vectors.commit(previous_store)  # only now may a store drop what the old manifest used
+    except StoreUnavailableError as exc:  # committed all the same: what is left is only unused
+        logging.getLogger(__name__).warning("the index is saved, but %s", exc)
     _remove_old_generations(index_dir, keep={generation, index.manifest.get("previous", "")})
 
 
-def _write_data(index: Index, folder: Path, crash_hook) -> None:
-    import faiss
-
+def _committed_store(index_dir: Path) -> dict:
+    """The store block of the manifest on disk now (what a rebuild replaces), or an empty one."""
     try:
-        faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
-    except RuntimeError as exc:  # FAISS reports a failed write (e.g. a full disk) this way
-        raise OSError(f"FAISS could not write vectors.faiss: {str(exc).splitlines()[0]}") from exc
+        return dict(read_manifest(index_dir).get("store") or {})
+    except (IndexMissingError, IndexCorruptError):
+        return {}
+
+
+def data_files(store_kind: str) -> tuple[str, ...]:
+    """The files of a data folder, which the manifest checksums."""
+    return ROW_FILES + (("vectors.faiss",) if store_kind == vectorstore.FAISS else ())
+
+
+def _write_data(index: Index, folder: Path, crash_hook) -> None:
+    if index.vectors.kind == vectorstore.FAISS:
+        index.vectors.write(folder)
     crash_hook("vectors-written")
     model, order = index.bm25()
     lexical.save(model, folder / "bm25")
@@ -220,22 +266,24 @@ def _write_data(index: Index, folder: Path, crash_hook) -> None:
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
         for chunk_id in order:
             out.write(json.dumps(_chunk_row(index.chunks[chunk_id])) + "\n")
-    for name in DATA_FILES:
+    for name in data_files(index.vectors.kind):
         with open(folder / name, "rb") as handle:
             os.fsync(handle.fileno())
 
 
 def _manifest(index: Index, generation: str, checksums: dict) -> dict:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    store = index.vectors.describe()
     return {
         "format": FORMAT_VERSION,
         "package_version": __version__,
         "model": index.model,
         "dimension": index.dimension,
         "chunking": index.chunking,
+        "store": {k: v for k, v in store.items() if k != "vectors"},
         "index_type": index.index_type,
-        "ann": index.manifest.get("ann", {}) if index.index_type == ann.IVF else {},
-        "ann_threshold": index.policy.threshold,
+        "ann": store.get("ann", {}),
+        "ann_threshold": getattr(index.vectors, "policy", ann.Policy()).threshold,
         "counts": {"articles": len(index.articles), "paragraphs": index.paragraph_count,
                    "chunks": len(index.chunks)},
         "built_at": index.manifest.get("built_at", now),
@@ -329,8 +377,10 @@ def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> Non
 def load_index(index_dir: Path, settings: Settings) -> Index:
     manifest = read_manifest(index_dir)
     check_compatible(manifest, index_dir, settings)
+    store = manifest.get("store", {"kind": vectorstore.FAISS})
+    spec = _check_store(store, index_dir, settings)
     data = index_dir / str(manifest["data"])
-    for name in DATA_FILES:
+    for name in data_files(store.get("kind")):
         path = data / name
         if not path.exists():
             raise IndexCorruptError(f"{path} is missing. {rebuild_hint(index_dir)}")
@@ -343,26 +393,56 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexCorruptError(f"the rows in {data} are malformed ({exc!r}). "
                                 f"{rebuild_hint(index_dir)}") from None
-    vectors = _read_vectors(data / "vectors.faiss", index_dir)
+    vectors = _open_vectors(store, spec, data, manifest, settings, index_dir)
+    _check_vectors(vectors, chunks, manifest, index_dir, data)
     bm25 = lexical.load(data / "bm25")
-    if vectors.ntotal != len(chunks) or vectors.d != manifest["dimension"]:
-        raise IndexCorruptError(f"{data} holds {vectors.ntotal} vectors of dimension {vectors.d} for "
-                                f"{len(chunks)} chunks. {rebuild_hint(index_dir)}")
-    if ann.layout(vectors) == ann.IVF:
-        ann.set_nprobe(vectors, settings.ann_nprobe or manifest.get("ann", {}).get("nprobe", 0)
-                       or ann.default_nprobe(vectors.nlist))
     return Index(manifest["model"], manifest["dimension"], manifest.get("chunking", {}), vectors,
-                 articles, chunks, manifest, bm25, policy_of(settings))
+                 articles, chunks, manifest, bm25)
 
 
-def _read_vectors(path: Path, index_dir: Path):
-    import faiss
+def _check_store(store: dict, index_dir: Path, settings: Settings) -> vectorstore.StoreSpec:
+    """The store the settings name, refused if the index keeps its vectors elsewhere."""
+    spec = store_spec(settings)
+    kind = store.get("kind")
+    kept = vectorstore.FAISS if kind == vectorstore.FAISS else f"Milvus collection {store.get('base')!r}"
+    if kind != spec.kind or (kind == vectorstore.MILVUS and store.get("base") != spec.collection):
+        raise IndexMismatchError(
+            f"the index in {index_dir} keeps its vectors in {kept}, but RAG_STORE is {settings.store!r}. "
+            f"Set RAG_STORE to the store it was built with, or build it again for this one. "
+            f"{rebuild_hint(index_dir)}")
+    return spec
 
-    try:
-        return faiss.read_index(str(path))
-    except RuntimeError as exc:
-        raise IndexCorruptError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0]}). "
-                                f"{rebuild_hint(index_dir)}") from None
+
+def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Settings, index_dir: Path):
+    if store.get("kind") == vectorstore.FAISS:
+        from .faiss_store import FaissVectors
+
+        return FaissVectors.read(data, policy_of(settings), manifest.get("ann", {}),
+                                 settings.ann_nprobe, rebuild_hint(index_dir))
+    from .milvus_store import MilvusVectors
+
+    return MilvusVectors.open(spec, store["collection"], manifest["dimension"], rebuild_hint(index_dir),
+                              token=settings.milvus_token)
+
+
+def _check_vectors(vectors, chunks: dict, manifest: dict, index_dir: Path, data: Path) -> None:
+    """Every chunk has a vector of the manifest's dimension (a Milvus collection may hold more:
+    vectors of chunks an interrupted update added but never committed)."""
+    count = vectors.count()
+    enough = count == len(chunks) if vectors.kind == vectorstore.FAISS else count >= len(chunks)
+    if not enough or vectors.dimension != manifest["dimension"]:
+        where = data if vectors.kind == vectorstore.FAISS else vectors.describe().get("collection")
+        raise IndexCorruptError(f"{where} holds {count} vectors of dimension {vectors.dimension} for "
+                                f"{len(chunks)} chunks. {rebuild_hint(index_dir)}")
+    if vectors.kind == vectorstore.MILVUS and chunks:
+        import random
+
+        sample = random.Random(0).sample(list(chunks), min(64, len(chunks)))
+        try:
+            vectors.get(sample)
+        except KeyError as exc:
+            raise IndexCorruptError(f"the Milvus collection {vectors.describe().get('collection')} lacks "
+                                    f"the vector of chunk {exc.args[0]}. {rebuild_hint(index_dir)}") from None
 
 
 def _rows(path: Path, index_dir: Path) -> Iterable[dict]:

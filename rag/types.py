@@ -80,6 +80,7 @@ class IndexReport:
     embed_seconds: float
     seconds: float
     warnings: tuple[FileWarning, ...] = ()
+    store: str = ""  # where the vectors are, in words
 
     @property
     def chunks_per_second(self) -> float:

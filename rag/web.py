@@ -21,6 +21,7 @@ from .assistant import Assistant, answer_to_dict  # noqa: E402
 from .cite import SUPPORTED_BELOW, find_sources, reference  # noqa: E402
 from .config import ARTICLE_SUFFIXES, Settings  # noqa: E402
 from .errors import RagError  # noqa: E402
+from .vectorstore import store_label  # noqa: E402
 from .web_chat import available_modes, compose_turn, message_text, stream_markdown, user_questions  # noqa: E402
 from .web_render import (collection_html, counts_line, error_html, esc, md_text,  # noqa: E402
                          sources_found_html, sources_html)
@@ -143,7 +144,8 @@ class WebApp:
         for chunk in index.chunks.values():
             chunks[chunk.article_id] = chunks.get(chunk.article_id, 0) + 1
         counts = counts_line(len(index.articles), index.paragraph_count, len(index.chunks))
-        return f"**Collection:** {counts}", collection_html(index.articles.values(), chunks)
+        where = md_text(store_label(index.vectors.describe()))
+        return f"**Collection:** {counts} \u00b7 {where}", collection_html(index.articles.values(), chunks)
 
     def upload(self, paths: list[str] | None, on_file: Callable[[Path], None] | None = None) -> str:
         """Add uploaded files to the collection; returns the status as HTML."""

@@ -26,6 +26,41 @@ def embedder():
     return model
 
 
+STORES = ["faiss", "milvus-lite"]  # every vector store the backend-agnostic tests run on
+
+
+@pytest.fixture(scope="session")
+def milvus_file(tmp_path_factory) -> Path:
+    """One milvus-lite database for the session; each index folder gets collections of its own."""
+    return tmp_path_factory.mktemp("milvus") / "vectors.db"
+
+
+def store_setting(store: str, milvus_file: Path) -> str:
+    return "faiss" if store == "faiss" else str(milvus_file)
+
+
+@pytest.fixture(params=STORES)
+def any_settings(request, tmp_path, milvus_file):
+    """Settings for a fresh index on each vector store in turn (FAISS, then a real Milvus engine)."""
+    from rag.config import Settings
+
+    return Settings(index_dir=tmp_path / "index", articles_dir=SAMPLES,
+                    store=store_setting(request.param, milvus_file))
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_index(request, tmp_path_factory, embedder, milvus_file):
+    """An index of the bundled samples on each vector store in turn, built once and shared read-only."""
+    from rag.config import Settings
+    from rag.indexer import update_index
+    from rag.store import Index
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp(request.param) / "index",
+                        store=store_setting(request.param, milvus_file))
+    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    return Index.load(settings.index_dir, settings)
+
+
 @pytest.fixture
 def settings(tmp_path):
     from rag.config import Settings

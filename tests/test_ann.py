@@ -10,6 +10,7 @@ import pytest
 
 from rag import ann
 from rag.config import Settings
+from rag.faiss_store import FaissVectors
 from rag.store import Index
 from rag.types import Article, Chunk, Paragraph
 
@@ -73,8 +74,8 @@ def test_switches_to_approximate_past_the_threshold_and_records_it(tmp_path):
     assert recorded["index_type"] == "ivf-sq8" and recorded["ann_threshold"] == 1000
     assert recorded["ann"]["nlist"] == ann.nlist_for(3000) and recorded["ann"]["trained_on"] == 3000
     loaded = Index.load(settings.index_dir, settings)
-    assert loaded.index_type == ann.IVF and loaded.vectors.ntotal == 3000
-    assert loaded.vectors.nprobe == recorded["ann"]["nprobe"]
+    assert loaded.index_type == ann.IVF and loaded.vectors.count() == 3000
+    assert loaded.vectors.index.nprobe == recorded["ann"]["nprobe"]
 
 
 def test_approximate_search_finds_the_right_chunks(tmp_path):
@@ -82,8 +83,8 @@ def test_approximate_search_finds_the_right_chunks(tmp_path):
     index = Index.load(settings.index_dir, settings)
     exact = Index.load(settings.index_dir, settings)  # same rows, exact vectors for reference
     ids = np.fromiter(stored, dtype="int64")
-    exact.vectors = ann.new_flat(DIM)
-    exact.vectors.add_with_ids(np.stack([stored[i] for i in ids]), ids)
+    exact.vectors = FaissVectors(ann.new_flat(DIM), ann.Policy("flat"))
+    exact.vectors.add(ids, np.stack([stored[i] for i in ids]))
     probes = ids[::60]
     assert all(index.search(stored[i], 1)[0][0].id == i for i in probes)
     overlap = [len({c.id for c, _ in index.search(stored[i] + 0.3, 10)}
@@ -107,13 +108,13 @@ def test_incremental_update_and_remove_work_on_the_approximate_index(tmp_path):
     index.remove(gone.id)
     changed = fake_article(4, 120)  # 20 new paragraphs
     old_ids = {c.id for c in chunks_of(fake_article(4, 100))}
-    reused = [index.vectors.reconstruct(c.id) if c.id in old_ids else None for c in chunks_of(changed)]
+    reused = [index.vectors.get([c.id])[0] if c.id in old_ids else None for c in chunks_of(changed)]
     assert float(reused[0] @ stored[chunks_of(changed)[0].id]) > 0.99  # SQ8 keeps vectors close
     index.add(changed, chunks_of(changed), vectors_for(chunks_of(changed)))
     index.save(settings.index_dir)
 
     again = Index.load(settings.index_dir, settings)
-    assert again.index_type == ann.IVF and again.vectors.ntotal == len(again.chunks) == 3000 - 100 + 20
+    assert again.index_type == ann.IVF and again.vectors.count() == len(again.chunks) == 3000 - 100 + 20
     assert not any(c.article_id == gone.id for c in again.chunks.values())
     hits = [again.search(stored[c.id], 3) for c in chunks_of(gone)[:10]]
     assert all(h.article_id != gone.id for found in hits for h, _ in found)

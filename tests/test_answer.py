@@ -19,10 +19,11 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def assistant(sample_index, embedder):
+def assistant(store_index, embedder):
+    """The assistant on the samples, once with FAISS and once with Milvus holding the vectors."""
     from rag.config import Settings
 
-    return Assistant(Settings(), index=sample_index, embedder=embedder)
+    return Assistant(Settings(), index=store_index, embedder=embedder)
 
 
 def seed_questions():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from rag.errors import RagError
 from rag.evaluate import (QuestionResult, aggregate, contains_answer, f1, load_questions, ndcg_at,
                           parse_bounds, recall_at, reciprocal_rank, sample)
 
-from conftest import EVALSETS, ROOT, SAMPLES
+from conftest import EVALSETS, ROOT, SAMPLES, STORES, store_setting
 
 
 def result(unanswerable=False, abstained=False, retrieved=(), cites=(), contains=False, latency=10.0):
@@ -95,13 +96,16 @@ def test_sample_is_evenly_spaced_and_stable():
     assert sample(items, 4) == [0, 25, 50, 75] and sample(items, None) == items
 
 
-def rag(*args):
+def rag(*args, store: str = "faiss"):
+    env = {**os.environ, "RAG_STORE": store}
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+                          cwd=ROOT, timeout=600, env=env)
 
 
 @pytest.mark.model
-def test_eval_end_to_end_on_the_seed_set_agrees_with_the_independent_scorer(tmp_path):
+@pytest.mark.parametrize("store", STORES)
+def test_eval_end_to_end_on_the_seed_set_agrees_with_the_independent_scorer(tmp_path, store):
+    store = store_setting(store, tmp_path / "vectors.db")
     out = tmp_path / "report"
     questions = tmp_path / "seed.jsonl"
     lines = (EVALSETS / "seed_dev.jsonl").read_text().splitlines()
@@ -110,7 +114,7 @@ def test_eval_end_to_end_on_the_seed_set_agrees_with_the_independent_scorer(tmp_
     questions.write_text("\n".join(lines + ["{broken", bad_gold]) + "\n")
     index = tmp_path / "idx"
     run = rag("eval", str(questions), "--articles", str(SAMPLES), "--index", str(index),
-              "--compare", "--out", str(out), "--fail-under", "recall@5=0.9")
+              "--compare", "--out", str(out), "--fail-under", "recall@5=0.9", store=store)
     assert run.returncode == 0, run.stderr
     assert f"{questions} line 13: not valid JSON" in run.stderr
     assert "question x1 (line 14): gold quote 'not in the article' is not in 000_b170d9b6d041f30c.txt" in run.stderr
@@ -126,7 +130,8 @@ def test_eval_end_to_end_on_the_seed_set_agrees_with_the_independent_scorer(tmp_
 
     # the independent scorer, on `rag ask --batch` output of the same questions, agrees
     results = tmp_path / "results.jsonl"
-    rag("ask", "--batch", str(EVALSETS / "seed_dev.jsonl"), "--out", str(results), "--index", str(index))
+    rag("ask", "--batch", str(EVALSETS / "seed_dev.jsonl"), "--out", str(results), "--index", str(index),
+        store=store)
     scored = subprocess.run([sys.executable, str(EVALSETS / "score.py"), str(EVALSETS / "seed_dev.jsonl"),
                              str(results), str(SAMPLES)], capture_output=True, text=True)
     independent = json.loads(scored.stdout)

@@ -35,12 +35,12 @@ def test_embedder_keeps_input_order_across_batches(embedder):
     assert np.allclose(together[:5], one_by_one, atol=1e-4)
 
 
-def test_build_then_search_finds_the_paragraph(samples, settings, embedder):
-    report = build(samples, settings, embedder)
+def test_build_then_search_finds_the_paragraph(samples, any_settings, embedder):
+    report = build(samples, any_settings, embedder)
     assert (report.articles, report.added, report.updated, report.removed) == (2, 2, 0, 0)
     assert report.embedded_chunks == report.chunks > report.paragraphs == 18
-    index = Index.load(settings.index_dir, settings)
-    manifest = json.loads((settings.index_dir / "manifest.json").read_text())
+    index = Index.load(any_settings.index_dir, any_settings)
+    manifest = json.loads((any_settings.index_dir / "manifest.json").read_text())
     assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
     assert manifest["counts"] == {"articles": 2, "paragraphs": 18, "chunks": report.chunks}
     assert manifest["format"] == 1 and manifest["package_version"] and manifest["built_at"]
@@ -52,52 +52,52 @@ def test_build_then_search_finds_the_paragraph(samples, settings, embedder):
         assert index.articles[chunk.article_id].text[chunk.start : chunk.end] == chunk.text
 
 
-def test_incremental_update_embeds_only_what_changed(samples, settings, embedder):
-    first = build(samples, settings, embedder)
-    again = build(samples, settings, embedder)
+def test_incremental_update_embeds_only_what_changed(samples, any_settings, embedder):
+    first = build(samples, any_settings, embedder)
+    again = build(samples, any_settings, embedder)
     assert (again.embedded_chunks, again.unchanged, again.added, again.updated) == (0, 2, 0, 0)
 
     changed = samples / "000_b170d9b6d041f30c.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\nA new closing paragraph about drones.\n",
                        encoding="utf-8")
     article, _ = parse_article(changed, changed.name, changed.read_bytes())
-    assert len(chunk_article(article, settings)) == 6
-    update = build(samples, settings, embedder)
+    assert len(chunk_article(article, any_settings)) == 6
+    update = build(samples, any_settings, embedder)
     assert (update.updated, update.unchanged, update.added, update.removed) == (1, 1, 0, 0)
     assert update.embedded_chunks == 1  # only the new paragraph; the other five reuse their vectors
     assert update.chunks == first.chunks + 1
-    index = Index.load(settings.index_dir, settings)
+    index = Index.load(any_settings.index_dir, any_settings)
     for chunk in index.chunks.values():  # reused vectors are the vectors of their own text
         if chunk.article_id == article.id:
-            stored = index.vectors.reconstruct(chunk.id)
+            stored = index.vectors.get([chunk.id])[0]
             assert float(stored @ embedder.encode_query(index.embedding_text(chunk))) > 0.999
 
     (samples / "extra").mkdir()
     (samples / "extra" / "new.md").write_text("# Volcanoes\n\nBasalt flows cool into columns.\n")
-    added = build(samples, settings, embedder)
+    added = build(samples, any_settings, embedder)
     assert (added.added, added.embedded_chunks, added.unchanged) == (1, 2, 2)
 
     (samples / "004_4f21d8328f07c64f.txt").unlink()
-    removed = build(samples, settings, embedder)
+    removed = build(samples, any_settings, embedder)
     assert (removed.removed, removed.embedded_chunks, removed.articles) == (1, 0, 2)
-    index = Index.load(settings.index_dir, settings)
+    index = Index.load(any_settings.index_dir, any_settings)
     assert sorted(a.doc for a in index.articles.values()) == ["000_b170d9b6d041f30c.txt", "extra/new.md"]
-    assert index.vectors.ntotal == len(index.chunks) == removed.chunks
+    assert index.vectors.count() == len(index.chunks) == removed.chunks
     top, _ = index.search(embedder.encode_query("basalt columns"), 1)[0]
     assert index.articles[top.article_id].doc == "extra/new.md"
 
 
-def test_rebuild_starts_over(samples, settings, embedder):
-    build(samples, settings, embedder)
-    again = build(samples, settings, embedder, rebuild=True)
+def test_rebuild_starts_over(samples, any_settings, embedder):
+    build(samples, any_settings, embedder)
+    again = build(samples, any_settings, embedder, rebuild=True)
     assert (again.added, again.unchanged, again.embedded_chunks) == (2, 0, again.chunks)
 
 
 @pytest.mark.parametrize("stage", ["vectors-written", "articles-written", "data-written", "data-renamed"])
-def test_a_crash_mid_save_leaves_the_previous_index_usable(samples, settings, embedder, stage):
-    build(samples, settings, embedder)
-    before = Index.load(settings.index_dir, settings)
-    index = Index.load(settings.index_dir, settings)
+def test_a_crash_mid_save_leaves_the_previous_index_usable(samples, any_settings, embedder, stage):
+    build(samples, any_settings, embedder)
+    before = Index.load(any_settings.index_dir, any_settings)
+    index = Index.load(any_settings.index_dir, any_settings)
     index.remove(next(iter(index.articles)))
 
     def crash(at):
@@ -105,14 +105,14 @@ def test_a_crash_mid_save_leaves_the_previous_index_usable(samples, settings, em
             raise RuntimeError(f"injected crash at {at}")
 
     with pytest.raises(RuntimeError, match="injected"):
-        index.save(settings.index_dir, crash_hook=crash)
-    after = Index.load(settings.index_dir, settings)
+        index.save(any_settings.index_dir, crash_hook=crash)
+    after = Index.load(any_settings.index_dir, any_settings)
     assert sorted(after.articles) == sorted(before.articles)
-    assert after.vectors.ntotal == before.vectors.ntotal == len(after.chunks)
-    assert not [p for p in settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
-    index.save(settings.index_dir)  # the next save goes through and cleans up
-    assert len(Index.load(settings.index_dir, settings).articles) == 1
-    assert len([p for p in settings.index_dir.iterdir() if p.name.startswith("data-")]) <= 2
+    assert after.vectors.count() == before.vectors.count() == len(after.chunks)
+    assert not [p for p in any_settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
+    index.save(any_settings.index_dir)  # the next save goes through and cleans up
+    assert len(Index.load(any_settings.index_dir, any_settings).articles) == 1
+    assert len([p for p in any_settings.index_dir.iterdir() if p.name.startswith("data-")]) <= 2
 
 
 def test_missing_index_says_how_to_build(settings):
@@ -120,13 +120,13 @@ def test_missing_index_says_how_to_build(settings):
         Index.load(settings.index_dir, settings)
 
 
-def test_index_from_another_model_is_refused_with_the_fix(samples, settings, embedder):
-    build(samples, settings, embedder)
-    other = settings.with_(model="/models/some-other-model")
+def test_index_from_another_model_is_refused_with_the_fix(samples, any_settings, embedder):
+    build(samples, any_settings, embedder)
+    other = any_settings.with_(model="/models/some-other-model")
     with pytest.raises(IndexMismatchError, match="all-MiniLM-L6-v2.*--rebuild"):
-        Index.load(settings.index_dir, other)
+        Index.load(any_settings.index_dir, other)
     with pytest.raises(IndexMismatchError, match="chunking.*--rebuild"):
-        update_index(samples, settings.with_(chunk_chars=500), embedder=embedder, progress=False)
+        update_index(samples, any_settings.with_(chunk_chars=500), embedder=embedder, progress=False)
 
 
 def test_other_format_version_is_refused(samples, settings, embedder):
@@ -138,15 +138,15 @@ def test_other_format_version_is_refused(samples, settings, embedder):
         Index.load(settings.index_dir, settings)
 
 
-def test_corrupt_manifest_is_reported_and_rebuild_recovers(samples, settings, embedder):
-    build(samples, settings, embedder)
-    (settings.index_dir / "manifest.json").write_text("{ not json")
+def test_corrupt_manifest_is_reported_and_rebuild_recovers(samples, any_settings, embedder):
+    build(samples, any_settings, embedder)
+    (any_settings.index_dir / "manifest.json").write_text("{ not json")
     with pytest.raises(IndexCorruptError, match="manifest.json is damaged.*--rebuild"):
-        Index.load(settings.index_dir, settings)
+        Index.load(any_settings.index_dir, any_settings)
     with pytest.raises(IndexCorruptError):
-        build(samples, settings, embedder)  # an update never silently replaces a damaged index
-    report = build(samples, settings, embedder, rebuild=True)
-    assert report.articles == 2 and Index.load(settings.index_dir, settings).chunks
+        build(samples, any_settings, embedder)  # an update never silently replaces a damaged index
+    report = build(samples, any_settings, embedder, rebuild=True)
+    assert report.articles == 2 and Index.load(any_settings.index_dir, any_settings).chunks
 
 
 def test_damaged_faiss_file_is_detected(samples, settings, embedder):
@@ -191,3 +191,27 @@ def test_copied_index_folder_still_loads(samples, settings, embedder, tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(settings.index_dir, moved)
     assert len(Index.load(moved, settings).chunks) == len(Index.load(settings.index_dir, settings).chunks)
+
+
+def test_indexing_in_small_steps_bounds_each_batch_and_gives_the_same_index(samples, any_settings,
+                                                                           embedder, monkeypatch):
+    for n in range(6):  # more articles than one step holds
+        (samples / f"note{n}.md").write_text(f"# Note {n}\n\nThe number {n} is written here.\n\n"
+                                             f"A second paragraph of note {n}.\n")
+    whole = build(samples, any_settings, embedder)
+    stepped_settings = any_settings.with_(index_dir=any_settings.index_dir.parent / "stepped",
+                                          ingest_chunks=4)
+    batches = []
+    real_encode = type(embedder).encode
+    monkeypatch.setattr(type(embedder), "encode",
+                        lambda self, texts, progress=None: batches.append(len(texts)) or
+                        real_encode(self, texts, progress))
+    stepped = build(samples, stepped_settings, embedder)
+    one = Index.load(any_settings.index_dir, any_settings)
+    many = Index.load(stepped_settings.index_dir, stepped_settings)
+    largest_article = max(len(one.chunks_of(a)) for a in one.articles)
+    assert len(batches) >= 4 and max(batches) <= 4 - 1 + largest_article and sum(batches) == stepped.chunks
+    assert (stepped.articles, stepped.chunks, stepped.added) == (whole.articles, whole.chunks, whole.added)
+    assert one.chunks == many.chunks
+    ids = sorted(one.chunks)
+    assert np.allclose(one.vectors.get(ids), many.vectors.get(ids), atol=1e-5)
