@@ -45,3 +45,15 @@ def test_table_is_markdown_with_the_machine_load():
     assert lines[0].startswith("Title; load average") and lines[2].startswith("| a")
     assert "1.235" in text and "12,345" in text
     assert _common.percentile([1, 2, 3, 4, 5], 0.5) == 3
+
+
+def test_bulk_memory_worker_indexes_the_synthetic_corpus_in_steps(tmp_path):
+    import bulk_memory
+
+    bulk_memory.make_corpus(tmp_path / "corpus", 30)
+    assert len(list((tmp_path / "corpus").rglob("*.md"))) == 30
+    streamed = bulk_memory.worker(tmp_path / "corpus", 16, "faiss", "hash")
+    whole = bulk_memory.worker(tmp_path / "corpus", 10**9, "faiss", "hash")
+    assert streamed["articles"] == whole["articles"] == 30
+    assert streamed["chunks"] == whole["chunks"] == 4 * 30  # a heading and three paragraphs each
+    assert streamed["peak_mb"] >= streamed["baseline_mb"] > 0
