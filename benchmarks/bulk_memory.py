@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--store", default="faiss", help="faiss, or a milvus-lite file name (vectors.db)")
     parser.add_argument("--encoder", choices=("hash", "model"), default="hash")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--only", choices=("", "streamed", "all"), default="",
+                        help="run one of the two configurations")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=2048, help=argparse.SUPPRESS)
@@ -122,6 +124,7 @@ def main() -> None:
         print(f"corpus: {args.articles:,} articles, {size:,.0f} MB, made in {time.perf_counter() - began:.0f} s",
               flush=True)
         configs = [("streamed (ingest_chunks=2048)", 2048), ("all at once", 10**9)]
+        configs = [c for c in configs if args.only in ("", c[0].split()[0])]
         runs: dict[str, list[dict]] = {name: [] for name, _ in configs}
         for _ in range(args.rounds):
             for name, steps in configs:
@@ -139,6 +142,8 @@ def main() -> None:
                      "growth (MB)", "seconds"], rows,
                     f"Bulk indexing, {args.articles:,} synthetic articles ({size:,.0f} MB), store "
                     f"{args.store}, encoder {args.encoder}, median of {args.rounds}"))
+        if len(rows) < 2:
+            return
         streamed, whole = rows[0][5], rows[1][5]
         print(f"memory growth: all at once / streamed = {whole / streamed:.2f}x; "
               f"streamed growth per MB of corpus = {streamed / size:.2f} MB")

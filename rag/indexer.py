@@ -65,6 +65,8 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
         with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
             for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
                 _embed_and_add(step, index, embedder, tally, bar)
+                if index.vectors_stale():  # past the threshold: go on in the compact index
+                    index.fit_vectors()
         removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)

@@ -151,3 +151,35 @@ def test_rag_index_switches_with_the_real_model(samples, settings, embedder):
     flat = small.with_(index_type="flat")
     assert update_index(samples, flat, embedder=embedder, progress=False).embedded_chunks == 0
     assert manifest(flat)["index_type"] == "flat"  # the forced setting converts on the next run
+
+
+class HashEncoder:
+    """Deterministic unit vectors from a text's checksum (the indexer's logic, not the model's)."""
+
+    dimension = DIM
+    model = None
+
+    def encode(self, texts, progress=None):
+        import zlib
+
+        out = np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(DIM) for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype("float32")
+
+
+def test_bulk_indexing_switches_to_the_compact_index_as_soon_as_it_crosses_the_threshold(tmp_path):
+    from rag.indexer import update_index
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(60):
+        (folder / f"a{n:02d}.md").write_text(f"# Article {n}\n\nFirst fact {n}.\n\nSecond fact {n}.\n")
+    settings = Settings(index_dir=tmp_path / "index", model="fake", ann_threshold=100, ingest_chunks=50)
+    report = update_index(folder, settings, embedder=HashEncoder(), progress=False)
+    recorded = manifest(settings)
+    assert report.chunks == 180 and recorded["index_type"] == "ivf-sq8"
+    # converted during the run, when the first step past 100 chunks was added, not at the end
+    assert 100 <= recorded["ann"]["trained_on"] < 180
+    index = Index.load(settings.index_dir, settings)
+    chunk = next(iter(index.chunks.values()))
+    vector = HashEncoder().encode([index.embedding_text(chunk)])[0]
+    assert index.search(vector, 1)[0][0].id == chunk.id
