@@ -72,7 +72,7 @@ def worker(folder: Path, steps: int, store: str, encoder: str) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix="rag-bulk-"))
     try:
-        store_value = store if store == "faiss" else str(work / Path(store).name)
+        store_value = store if store == "faiss" or "://" in store else str(work / Path(store).name)
         settings = Settings(index_dir=work / "index", ingest_chunks=steps, store=store_value)
         embedder = HashEncoder() if encoder == "hash" else Embedder(settings)
         if encoder == "model":
@@ -104,7 +104,8 @@ def _import_what_indexing_uses(store: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--store", default="faiss", help="faiss, or a milvus-lite file name (vectors.db)")
+    parser.add_argument("--store", default="faiss",
+                        help="faiss, a milvus-lite file name (vectors.db), or milvus://HOST:PORT/COLLECTION")
     parser.add_argument("--encoder", choices=("hash", "model"), default="hash")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", choices=("", "streamed", "all"), default="",

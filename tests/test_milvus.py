@@ -1,12 +1,14 @@
-"""What only the Milvus store has to get right, on a real Milvus engine (milvus-lite, in-process):
-the RAG_STORE setting, builds that leave the committed collection serving until they commit,
-interrupted updates, a store that is missing or unreachable, and copied index folders.
+"""What only the Milvus store has to get right, on a real Milvus engine (milvus-lite, in-process,
+and its gRPC server in a process of its own): the RAG_STORE setting, builds that leave the
+committed collection serving until they commit, interrupted updates, a store that is missing or
+unreachable, copied index folders, the web chat, and processes sharing one server.
 
 The backend-agnostic suite (build, update, delete, ask, eval) runs on both stores through the
 ``any_settings`` and ``store_index`` fixtures of conftest.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -197,3 +199,56 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
         assert "412 grey herons" in answer["answer"] and answer["citations"][0]["doc"] == "uploads/herons.md"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    """A Milvus server in a process of its own (milvus-lite's gRPC server), on a free local port."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path_factory.mktemp("milvus-server") / "data"
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert server.poll() is None, server.stderr.read().decode()
+        time.sleep(0.2)
+    yield f"milvus://127.0.0.1:{port}/articles"
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.mark.model
+def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
+        milvus_server, samples, tmp_path, embedder):
+    from rag.assistant import Assistant
+    from rag.config import Settings
+
+    env = {**os.environ, "RAG_STORE": milvus_server, "RAG_INDEX_DIR": str(tmp_path / "index")}
+
+    def rag(*args):
+        run = subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
+                             cwd=ROOT, timeout=300, env=env)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    assert "vectors in Milvus collection articles_" in rag("index", str(samples), "--quiet")
+    settings = Settings(index_dir=tmp_path / "index", store=milvus_server)
+    held = Index.load(settings.index_dir, settings)  # this process keeps its connection open...
+    answer = Assistant(settings, index=held, embedder=embedder).ask("What have Ukraine and NATO begun doing together?")
+    assert "joint arms production" in answer.citations[0].quote
+
+    (samples / "herons.md").write_text("# Heron survey\n\nVolunteers counted 412 grey herons on Zanzibar.\n")
+    assert "1 added" in rag("index", str(samples), "--quiet")  # ...while another one updates the index
+    assert "412 grey herons" in rag("ask", "How many grey herons were counted on Zanzibar?")
+    fresh = Index.load(settings.index_dir, settings)
+    top, _ = fresh.search(embedder.encode_query("grey herons counted on Zanzibar"), 1)[0]
+    assert fresh.articles[top.article_id].doc == "herons.md" and len(fresh.articles) == len(held.articles) + 1
