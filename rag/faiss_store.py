@@ -83,6 +83,10 @@ class FaissVectors:
             ann.set_nprobe(self.index, self.policy.nprobe)
             self.info = {**self.info, "nprobe": self.index.nprobe}
 
+    def owned_by(self, owner: str) -> bool:
+        """Always: the vectors are a file in the index folder, copied with it."""
+        return True
+
     def commit(self, previous: dict | None = None) -> None:
         """Nothing to do: the file in the data folder is the committed state."""
 

@@ -93,12 +93,12 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> In
             raise IndexMismatchError(
                 f"the index in {settings.index_dir} was built with chunking {index.chunking}, the "
                 f"settings now say {chunking_of(settings)}. {rebuild_hint(settings.index_dir)}")
-        owned = getattr(index.vectors, "owned_by", lambda owner: True)
-        if not owned(str(settings.index_dir.resolve())):
+        if not index.vectors.owned_by(str(settings.index_dir.resolve())):
             raise IndexMismatchError(
                 f"the index in {settings.index_dir} is a copy of another index folder and shares its "
-                f"Milvus collection {index.vectors.collection}; updating it would change that index "
-                f"too. Give it vectors of its own: {rebuild_hint(settings.index_dir).split(': ', 1)[1]}")
+                f"vectors ({store_label(index.vectors.describe())}); updating it would change that "
+                f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
+                f"{settings.index_dir} --rebuild")
         return index
     return Index.empty(settings, embedder.dimension)
 

@@ -47,6 +47,12 @@ class VectorStore(Protocol):
     def describe(self) -> dict:
         """What the manifest records of the store, and what ``rag`` shows of it."""
 
+    def commit(self, previous: dict) -> None:
+        """Called once the manifest is written; ``previous`` is the store the old one named."""
+
+    def owned_by(self, owner: str) -> bool:
+        """Whether the index folder ``owner`` may change these vectors (not a copy's)."""
+
 
 @dataclass(frozen=True)
 class StoreSpec:
