@@ -30,6 +30,8 @@ def client_for(spec: StoreSpec, token: str = ""):
 
     with _lock:
         if spec.uri not in _clients:
+            # pymilvus logs each failed call with tracebacks; our errors say what failed and what to do
+            logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
             lite_log = logging.getLogger("milvus_lite")
             level = lite_log.level
             lite_log.setLevel(logging.CRITICAL)  # it logs a traceback for what our error says below

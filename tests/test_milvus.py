@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from rag.errors import IndexCorruptError, IndexMismatchError, RagError
+from rag.errors import IndexCorruptError, IndexMismatchError, RagError, StoreUnavailableError
 from rag.indexer import update_index
 from rag.ingest import chunk_article, embedding_text, parse_article
 from rag.milvus_store import client_for
@@ -201,16 +202,14 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
         demo.close()
 
 
-@pytest.fixture(scope="module")
-def milvus_server(tmp_path_factory):
-    """A Milvus server in a process of its own (milvus-lite's gRPC server), on a free local port."""
+def start_server(data: Path) -> tuple[subprocess.Popen, str]:
+    """A Milvus server in a process of its own (milvus-lite's gRPC server) on a free local port."""
     import socket
     import time
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    data = tmp_path_factory.mktemp("milvus-server") / "data"
     server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -221,7 +220,13 @@ def milvus_server(tmp_path_factory):
                 break
         assert server.poll() is None, server.stderr.read().decode()
         time.sleep(0.2)
-    yield f"milvus://127.0.0.1:{port}/articles"
+    return server, f"milvus://127.0.0.1:{port}/articles"
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    server, store = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
+    yield store
     server.terminate()
     server.wait(timeout=30)
 
@@ -252,3 +257,29 @@ def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
     fresh = Index.load(settings.index_dir, settings)
     top, _ = fresh.search(embedder.encode_query("grey herons counted on Zanzibar"), 1)[0]
     assert fresh.articles[top.article_id].doc == "herons.md" and len(fresh.articles) == len(held.articles) + 1
+
+
+@pytest.mark.model
+def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(tmp_path, embedder, capfd):
+    from rag.assistant import Assistant
+
+    server, store = start_server(tmp_path / "data")
+    try:
+        settings = settings_for(tmp_path, store)
+        build(settings, embedder)
+        assistant = Assistant(settings, index=Index.load(settings.index_dir, settings), embedder=embedder)
+        assert assistant.ask("What have Ukraine and NATO begun doing together?").citations
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    capfd.readouterr()
+    with pytest.raises(StoreUnavailableError, match=r"could not search the Milvus collection articles_\w+ in "
+                                                   r"milvus://127\.0\.0\.1:\d+/articles .*server is up"):
+        assistant.ask("What have Ukraine and NATO begun doing together?")
+    assert "Traceback" not in capfd.readouterr().err  # the client library's own logging stays quiet
+
+
+def settings_for(tmp_path, store):
+    from rag.config import Settings
+
+    return Settings(index_dir=tmp_path / "index", store=store)
