@@ -86,6 +86,17 @@ def test_ask_prints_answer_and_sources(built_index):
 
 
 @pytest.mark.model
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(built_index):
+    """As with ``rag ask ... | head -1``: the reader is gone before the answer is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "Why are joint exercises held?",
+                             "--index", str(built_index)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "error" not in err.lower(), err
+
+
+@pytest.mark.model
 def test_ask_json_matches_the_contract(built_index):
     out = rag("ask", "What is the announcement said to signal?", "--index", str(built_index), "--json",
               "-k", "3", "--mode", "bm25")
