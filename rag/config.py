@@ -37,8 +37,8 @@ class Settings:
     # Where the vectors live: "faiss" (in the index folder), "milvus://HOST:PORT/COLLECTION" (a Milvus
     # server or cluster; milvus+https:// for TLS) or "PATH.db[#COLLECTION]" (milvus-lite, in-process).
     store: str = "faiss"
-    # Milvus index over the vectors: "FLAT" (exact, like the default FAISS index), or on a server
-    # "HNSW"/"AUTOINDEX" (approximate); milvus-lite builds FLAT whatever is asked.
+    # Milvus index over the vectors: "FLAT" (exact, like the default FAISS index), or "HNSW",
+    # "AUTOINDEX", "IVF_FLAT"... (approximate, for large collections on a server).
     milvus_index: str = "FLAT"
     # Token for a Milvus server with authentication ("user:password" or an API key); never printed.
     milvus_token: str = field(default="", repr=False)
