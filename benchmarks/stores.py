@@ -1,6 +1,6 @@
 """FAISS vs Milvus (milvus-lite, in-process) as the vector store, on the SQuAD dev articles.
 
-    .venv/bin/python benchmarks/stores.py [-n 1000] [--rounds 3]
+    .venv/bin/python benchmarks/stores.py [-n 1000] [--rounds 3] [--milvus milvus://HOST:PORT/COLLECTION]
 
 For each store, in alternating order, ``--rounds`` times:
 
@@ -27,9 +27,6 @@ import time
 from pathlib import Path
 
 from _common import ARTICLES, QUESTIONS, median, percentile, table
-
-STORES = ("faiss", "milvus-lite")
-
 
 class CachedEncoder:
     """The real model's vectors, computed once and served from memory to every build."""
@@ -65,7 +62,10 @@ def embed_corpus(embedder, settings) -> tuple[dict, float]:
 
 
 def store_value(store: str, work: Path) -> str:
-    return "faiss" if store == "faiss" else str(work / "vectors.db")
+    """``faiss``, a milvus-lite file in ``work``, or a server's ``milvus://`` address as given."""
+    if store == "faiss" or "://" in store:
+        return store
+    return str(work / "vectors.db")
 
 
 def build(store: str, work: Path, encoder, round_: int):
@@ -73,7 +73,8 @@ def build(store: str, work: Path, encoder, round_: int):
     from rag.indexer import update_index
     from rag.store import Index
 
-    settings = Settings(index_dir=work / f"{store}-{round_}", store=store_value(store, work))
+    name = "faiss" if store == "faiss" else "milvus"
+    settings = Settings(index_dir=work / f"{name}-{round_}", store=store_value(store, work))
     began = time.perf_counter()
     update_index(ARTICLES, settings, embedder=encoder, rebuild=True, progress=False)
     seconds = time.perf_counter() - began
@@ -113,7 +114,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="questions timed and scored")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--milvus", default="milvus-lite",
+                        help="milvus-lite (in this process), or a server: milvus://HOST:PORT/COLLECTION")
     args = parser.parse_args()
+    stores = ("faiss", args.milvus)
     from rag.config import Settings
     from rag.embed import Embedder
     from rag.evaluate import load_questions
@@ -131,11 +135,11 @@ def main() -> None:
           f"(shared by both stores); {len(questions)} questions", flush=True)
 
     work = Path(tempfile.mkdtemp(prefix="rag-stores-"))
-    runs = {s: {"index": [], "dense": [], "hybrid": []} for s in STORES}
+    runs = {s: {"index": [], "dense": [], "hybrid": []} for s in stores}
     recall = {}
     try:
         for round_ in range(args.rounds):
-            for store in STORES if round_ % 2 == 0 else reversed(STORES):
+            for store in stores if round_ % 2 == 0 else reversed(stores):
                 index, store_settings, seconds = build(store, work, encoder, round_)
                 times = query_times(index, store_settings, encoder, questions)
                 runs[store]["index"].append(seconds)
@@ -154,10 +158,10 @@ def main() -> None:
              f"{recall[s]['hybrid']:.3f}"] for s, r in runs.items()]
     print(table(["store", "index s (median)", "dense p50 ms", "dense p95 ms", "hybrid p50 ms",
                  "hybrid p95 ms", "recall@5 dense", "recall@5 hybrid"], rows,
-                f"FAISS vs milvus-lite on the SQuAD dev articles ({len(questions)} questions, "
+                f"FAISS vs {args.milvus} on the SQuAD dev articles ({len(questions)} questions, "
                 f"{args.rounds} rounds; embedding excluded)"))
     faiss, milvus = rows
-    print(f"milvus-lite / FAISS: index time {milvus[1] / faiss[1]:.2f}x, dense search p50 "
+    print(f"{args.milvus} / FAISS: index time {milvus[1] / faiss[1]:.2f}x, dense search p50 "
           f"{milvus[2] / faiss[2]:.1f}x, hybrid retrieval p50 {milvus[4] / faiss[4]:.2f}x")
 
 
