@@ -17,6 +17,7 @@ FILE = "vectors.faiss"
 class FaissVectors:
     kind = FAISS
     files = (FILE,)  # what it writes into the index's data folder
+    search_margin = 0  # holds exactly the index's chunks: no extra hits to ask for
 
     def __init__(self, index, policy: ann.Policy, info: dict | None = None) -> None:
         self.index = index  # IndexIDMap2(IndexFlatIP) or IndexIVFScalarQuantizer
@@ -68,7 +69,14 @@ class FaissVectors:
 
     def describe(self) -> dict:
         return {"kind": FAISS, "index_type": self.layout, "vectors": self.count(),
-                "ann": self.info if self.layout == ann.IVF else {}}
+                "ann": self.info if self.layout == ann.IVF else {}, "ann_threshold": self.policy.threshold}
+
+    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
+        """One vector per chunk, no more and no fewer."""
+        from .errors import IndexCorruptError
+
+        if self.count() != len(chunk_ids):
+            raise IndexCorruptError(f"{where} holds {self.count()} vectors for {len(chunk_ids)} chunks. {hint}")
 
     # ---- the exact / approximate switch --------------------------------------------------------
     def stale(self) -> bool:

@@ -50,7 +50,9 @@ def client_for(spec: StoreSpec, token: str = ""):
 
 class MilvusVectors:
     kind = MILVUS
+    layout = MILVUS
     files = ()  # nothing in the index's data folder: the collection holds the vectors
+    search_margin = 10  # extra hits to ask for, in case vectors an interrupted update left come first
 
     def __init__(self, client, spec: StoreSpec, collection: str, dimension: int, index_type: str) -> None:
         self.client = client
@@ -139,6 +141,30 @@ class MilvusVectors:
         return {"kind": MILVUS, "uri": self.spec.uri if self.spec.lite else _without_password(self.spec.uri),
                 "base": self.spec.collection, "collection": self.collection,
                 "index_type": self.index_type, "vectors": self.count()}
+
+    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
+        """A vector for every chunk: at least as many vectors (an interrupted update may have left
+        more), and those of a sample of chunks present."""
+        import random
+
+        if self.count() < len(chunk_ids):
+            raise IndexCorruptError(f"the Milvus collection {self.collection} holds {self.count()} vectors "
+                                    f"for {len(chunk_ids)} chunks. {hint}")
+        try:
+            self.get(random.Random(0).sample(chunk_ids, min(64, len(chunk_ids))))
+        except KeyError as exc:
+            raise IndexCorruptError(f"the Milvus collection {self.collection} lacks the vector of chunk "
+                                    f"{exc.args[0]}. {hint}") from None
+
+    # Milvus builds and maintains its own index structures: nothing to convert, nothing to write.
+    def stale(self) -> bool:
+        return False
+
+    def fit(self, ids) -> None:
+        pass
+
+    def write(self, folder) -> None:
+        pass
 
     def commit(self, previous: dict) -> None:
         """After the manifest is written: delete removed vectors, then drop the other collections

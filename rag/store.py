@@ -92,7 +92,7 @@ class Index:
     @property
     def index_type(self) -> str:
         """``flat`` (exact) or ``ivf-sq8`` (approximate) for FAISS; ``milvus`` for Milvus."""
-        return self.vectors.layout if self.vectors.kind == vectorstore.FAISS else vectorstore.MILVUS
+        return self.vectors.layout
 
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity), best first."""
@@ -101,9 +101,8 @@ class Index:
         k = min(k, len(self.chunks))
         # A Milvus collection may also hold vectors that an interrupted update added but never
         # committed: ask for a few more and keep those of this index's chunks.
-        extra = 0 if self.vectors.kind == vectorstore.FAISS else 10
-        hits = [(self.chunks[i], s) for i, s in self.vectors.search(vector, k + extra) if i in self.chunks]
-        return hits[:k]
+        found = self.vectors.search(vector, k + self.vectors.search_margin)
+        return [(self.chunks[i], s) for i, s in found if i in self.chunks][:k]
 
     def search_lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks with the best BM25 score for ``query``, best first."""
@@ -127,11 +126,6 @@ class Index:
 
     def embedding_text(self, chunk: Chunk) -> str:
         return embedding_text(self.articles[chunk.article_id], chunk)
-
-    def stats(self) -> dict:
-        """Counts, and where the vectors are (for ``rag index`` and the web page)."""
-        return {"articles": len(self.articles), "paragraphs": self.paragraph_count,
-                "chunks": len(self.chunks), "store": self.vectors.describe()}
 
     # ---- changing ---------------------------------------------------------------------------
     def add(self, article: Article, chunks: list[Chunk], vectors) -> None:
@@ -160,14 +154,13 @@ class Index:
     def vectors_stale(self) -> bool:
         """True when the next save converts the FAISS vectors (the count crossed the threshold,
         the setting forces the other type, or the clusters were trained on far fewer vectors)."""
-        return self.vectors.kind == vectorstore.FAISS and self.vectors.stale()
+        return self.vectors.stale()
 
     def fit_vectors(self) -> None:
         """Convert FAISS vectors to the structure the policy wants for their count, if needed."""
         import numpy as np
 
-        if self.vectors.kind == vectorstore.FAISS:
-            self.vectors.fit(np.fromiter(self.chunks, dtype="int64", count=len(self.chunks)))
+        self.vectors.fit(np.fromiter(self.chunks, dtype="int64", count=len(self.chunks)))
 
     # ---- disk -------------------------------------------------------------------------------
     def save(self, index_dir: Path, crash_hook=None) -> None:
@@ -218,7 +211,7 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
         tmp.mkdir()
         index.fit_vectors()
         _write_data(index, tmp, crash_hook)
-        checksums = {name: _sha256(tmp / name) for name in data_files(index.vectors.kind)}
+        checksums = {name: _sha256(tmp / name) for name in ROW_FILES + index.vectors.files}
         crash_hook("data-written")
         os.rename(tmp, index_dir / generation)
         _fsync_dir(index_dir)
@@ -248,14 +241,8 @@ def _committed_store(index_dir: Path) -> dict:
         return {}
 
 
-def data_files(store_kind: str) -> tuple[str, ...]:
-    """The files of a data folder, which the manifest checksums."""
-    return ROW_FILES + (("vectors.faiss",) if store_kind == vectorstore.FAISS else ())
-
-
 def _write_data(index: Index, folder: Path, crash_hook) -> None:
-    if index.vectors.kind == vectorstore.FAISS:
-        index.vectors.write(folder)
+    index.vectors.write(folder)
     crash_hook("vectors-written")
     model, order = index.bm25()
     lexical.save(model, folder / "bm25")
@@ -266,7 +253,7 @@ def _write_data(index: Index, folder: Path, crash_hook) -> None:
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
         for chunk_id in order:
             out.write(json.dumps(_chunk_row(index.chunks[chunk_id])) + "\n")
-    for name in data_files(index.vectors.kind):
+    for name in ROW_FILES + index.vectors.files:
         with open(folder / name, "rb") as handle:
             os.fsync(handle.fileno())
 
@@ -283,7 +270,7 @@ def _manifest(index: Index, generation: str, checksums: dict) -> dict:
         "store": {k: v for k, v in store.items() if k != "vectors"},
         "index_type": index.index_type,
         "ann": store.get("ann", {}),
-        "ann_threshold": getattr(index.vectors, "policy", ann.Policy()).threshold,
+        "ann_threshold": store.get("ann_threshold"),
         "counts": {"articles": len(index.articles), "paragraphs": index.paragraph_count,
                    "chunks": len(index.chunks)},
         "built_at": index.manifest.get("built_at", now),
@@ -380,7 +367,7 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     store = manifest.get("store", {"kind": vectorstore.FAISS})
     spec = _check_store(store, index_dir, settings)
     data = index_dir / str(manifest["data"])
-    for name in data_files(store.get("kind")):
+    for name in ROW_FILES + _store_class(store.get("kind")).files:
         path = data / name
         if not path.exists():
             raise IndexCorruptError(f"{path} is missing. {rebuild_hint(index_dir)}")
@@ -413,6 +400,16 @@ def _check_store(store: dict, index_dir: Path, settings: Settings) -> vectorstor
     return spec
 
 
+def _store_class(kind: str):
+    if kind == vectorstore.FAISS:
+        from .faiss_store import FaissVectors
+
+        return FaissVectors
+    from .milvus_store import MilvusVectors
+
+    return MilvusVectors
+
+
 def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Settings, index_dir: Path):
     if store.get("kind") == vectorstore.FAISS:
         from .faiss_store import FaissVectors
@@ -426,23 +423,10 @@ def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Setti
 
 
 def _check_vectors(vectors, chunks: dict, manifest: dict, index_dir: Path, data: Path) -> None:
-    """Every chunk has a vector of the manifest's dimension (a Milvus collection may hold more:
-    vectors of chunks an interrupted update added but never committed)."""
-    count = vectors.count()
-    enough = count == len(chunks) if vectors.kind == vectorstore.FAISS else count >= len(chunks)
-    if not enough or vectors.dimension != manifest["dimension"]:
-        where = data if vectors.kind == vectorstore.FAISS else vectors.describe().get("collection")
-        raise IndexCorruptError(f"{where} holds {count} vectors of dimension {vectors.dimension} for "
-                                f"{len(chunks)} chunks. {rebuild_hint(index_dir)}")
-    if vectors.kind == vectorstore.MILVUS and chunks:
-        import random
-
-        sample = random.Random(0).sample(list(chunks), min(64, len(chunks)))
-        try:
-            vectors.get(sample)
-        except KeyError as exc:
-            raise IndexCorruptError(f"the Milvus collection {vectors.describe().get('collection')} lacks "
-                                    f"the vector of chunk {exc.args[0]}. {rebuild_hint(index_dir)}") from None
+    if vectors.dimension != manifest["dimension"]:
+        raise IndexCorruptError(f"{data} holds vectors of dimension {vectors.dimension}, the manifest says "
+                                f"{manifest['dimension']}. {rebuild_hint(index_dir)}")
+    vectors.check(list(chunks), str(data), rebuild_hint(index_dir))
 
 
 def _rows(path: Path, index_dir: Path) -> Iterable[dict]:

@@ -26,8 +26,11 @@ DEFAULT_COLLECTION = "rag_chunks"
 class VectorStore(Protocol):
     """Chunk vectors under their 63-bit chunk ids; cosine similarity (vectors are normalised)."""
 
-    kind: str
+    kind: str  # FAISS or MILVUS
+    layout: str  # "flat" or "ivf-sq8" for FAISS, "milvus" for Milvus
     dimension: int
+    files: tuple[str, ...]  # what ``write`` puts into the index's data folder
+    search_margin: int  # hits to ask for beyond k, as some may not be the index's chunks
 
     def add(self, ids, vectors) -> None:
         """Store ``vectors`` (float32, one row per id) under ``ids``, replacing any under the same id."""
@@ -46,6 +49,18 @@ class VectorStore(Protocol):
 
     def describe(self) -> dict:
         """What the manifest records of the store, and what ``rag`` shows of it."""
+
+    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
+        """Raise IndexCorruptError unless every chunk of ``chunk_ids`` has a vector."""
+
+    def stale(self) -> bool:
+        """Whether ``fit`` would change the structure (FAISS: exact vs approximate)."""
+
+    def fit(self, ids) -> None:
+        """Bring the structure in line with the settings for these ``ids`` (all stored ones)."""
+
+    def write(self, folder: Path) -> None:
+        """Write ``files`` into a new data folder."""
 
     def commit(self, previous: dict) -> None:
         """Called once the manifest is written; ``previous`` is the store the old one named."""

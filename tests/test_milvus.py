@@ -141,6 +141,18 @@ def test_a_missing_collection_is_reported_with_the_fix(settings, milvus_file, em
 
 
 @pytest.mark.model
+def test_vectors_deleted_behind_the_index_are_detected_on_load(settings, milvus_file, embedder):
+    settings = milvus_settings(settings, milvus_file)
+    build(settings, embedder)
+    index = Index.load(settings.index_dir, settings)
+    chunk_id = next(iter(index.chunks))
+    client_for(store_spec(settings)).delete(index.vectors.collection, ids=[chunk_id])
+    with pytest.raises(IndexCorruptError, match=rf"holds {len(index.chunks) - 1} vectors for "
+                                                rf"{len(index.chunks)} chunks.*--rebuild"):
+        Index.load(settings.index_dir, settings)
+
+
+@pytest.mark.model
 def test_a_copied_index_folder_reads_but_will_not_update_the_shared_collection(
         settings, milvus_file, embedder, tmp_path):
     settings = milvus_settings(settings, milvus_file)
