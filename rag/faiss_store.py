@@ -75,8 +75,9 @@ class FaissVectors:
         """One vector per chunk, no more and no fewer."""
         from .errors import IndexCorruptError
 
-        if self.count() != len(chunk_ids):
-            raise IndexCorruptError(f"{where} holds {self.count()} vectors for {len(chunk_ids)} chunks. {hint}")
+        count = self.count()
+        if count != len(chunk_ids):
+            raise IndexCorruptError(f"{where} holds {count} vectors for {len(chunk_ids)} chunks. {hint}")
 
     # ---- the exact / approximate switch --------------------------------------------------------
     def stale(self) -> bool:
@@ -95,7 +96,7 @@ class FaissVectors:
         """Always: the vectors are a file in the index folder, copied with it."""
         return True
 
-    def commit(self, previous: dict | None = None) -> None:
+    def commit(self) -> None:
         """Nothing to do: the file in the data folder is the committed state."""
 
     # ---- disk -----------------------------------------------------------------------------

@@ -156,21 +156,29 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
     import numpy as np
 
     known = _known_vectors(index, [a.id for a, _, is_update in step if is_update])
-    chunks = [(c, embedding_text(a, c)) for a, article_chunks, _ in step for c in article_chunks]
-    todo = [text for c, text in chunks if (c.article_id, text) not in known]
-    reuse = [(row, known[(c.article_id, text)]) for row, (c, text) in enumerate(chunks)
-             if (c.article_id, text) in known]
-    vectors = np.zeros((len(chunks), index.dimension), dtype="float32")
+    reuse: dict[int, int] = {}  # row -> chunk id of the stored vector it reuses
+    todo: dict[int, str] = {}  # row -> text to embed
+    row = 0
+    for article, article_chunks, _ in step:
+        for chunk in article_chunks:
+            text = embedding_text(article, chunk)
+            stored = known.get((chunk.article_id, text))
+            if stored is None:
+                todo[row] = text
+            else:
+                reuse[row] = stored
+            row += 1
+    vectors = np.zeros((row, index.dimension), dtype="float32")
     if reuse:
-        vectors[[row for row, _ in reuse]] = index.vectors.get([i for _, i in reuse])
+        vectors[list(reuse)] = index.vectors.get(list(reuse.values()))
     if todo:
         embedder.model  # load before the clock starts: the rate is of embedding, not of loading
         began = time.perf_counter()
         done = [tally.embedded]
-        new = embedder.encode(todo, progress=lambda n: _show_embedded(bar, done, n))
+        new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
         tally.embed_seconds += time.perf_counter() - began
         tally.embedded += len(todo)
-        vectors[[row for row, (c, text) in enumerate(chunks) if (c.article_id, text) not in known]] = new
+        vectors[list(todo)] = new
     at = 0
     for article, article_chunks, is_update in step:
         index.add(article, article_chunks, vectors[at : at + len(article_chunks)])

@@ -87,16 +87,16 @@ class MilvusVectors:
     def open(cls, spec: StoreSpec, collection: str, dimension: int, hint: str,
              token: str = "") -> "MilvusVectors":
         client = client_for(spec, token)
-        if not client.has_collection(collection):
+        if not _call(spec, collection, "look for", client.has_collection, collection):
             raise IndexCorruptError(f"the Milvus collection {collection} that the index needs is not "
                                     f"in {spec}. {hint}")
-        info = client.describe_collection(collection)
+        info = _call(spec, collection, "describe", client.describe_collection, collection)
         field = next((f for f in info.get("fields", []) if f.get("name") == VECTOR), {})
         found = int(field.get("params", {}).get("dim", 0))
         if found != dimension:
             raise IndexCorruptError(f"the Milvus collection {collection} in {spec} holds vectors of "
                                     f"dimension {found}, the index {dimension}. {hint}")
-        client.load_collection(collection)
+        _call(spec, collection, "load", client.load_collection, collection)
         return cls(client, spec, collection, dimension, _index_type(client, collection))
 
     # ---- VectorStore ----------------------------------------------------------------------
@@ -147,8 +147,9 @@ class MilvusVectors:
         more), and those of a sample of chunks present."""
         import random
 
-        if self.count() < len(chunk_ids):
-            raise IndexCorruptError(f"the Milvus collection {self.collection} holds {self.count()} vectors "
+        count = self.count()
+        if count < len(chunk_ids):
+            raise IndexCorruptError(f"the Milvus collection {self.collection} holds {count} vectors "
                                     f"for {len(chunk_ids)} chunks. {hint}")
         try:
             self.get(random.Random(0).sample(chunk_ids, min(64, len(chunk_ids))))
@@ -166,11 +167,11 @@ class MilvusVectors:
     def write(self, folder) -> None:
         pass
 
-    def commit(self, previous: dict) -> None:
+    def commit(self) -> None:
         """After the manifest is written: delete removed vectors, then drop the other collections
         of this index folder (their names share this one's prefix): the one a rebuild replaced
-        (``previous``, the store the old manifest named) and any left by builds that never
-        committed. A copied folder's collection belongs to the original and is never dropped."""
+        and any left by builds that never committed. A copied folder's collection belongs to the
+        original and is never dropped."""
         ids = sorted(self.pending)
         for begin in range(0, len(ids), WRITE_ROWS):
             self._call("delete vectors from", self.client.delete, self.collection,
@@ -189,12 +190,16 @@ class MilvusVectors:
 
     # ---- helpers --------------------------------------------------------------------------
     def _call(self, what: str, method, *args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except Exception as exc:
-            raise StoreUnavailableError(f"could not {what} the Milvus collection {self.collection} in "
-                                  f"{self.spec} ({_first_line(exc)}); check that the server is up, "
-                                  "then try again") from None
+        return _call(self.spec, self.collection, what, method, *args, **kwargs)
+
+
+def _call(spec: StoreSpec, collection: str, what: str, method, *args, **kwargs):
+    """``method(*args, **kwargs)``, with a failure told as what could not be done, and where."""
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:
+        raise StoreUnavailableError(f"could not {what} the Milvus collection {collection} in {spec} "
+                                    f"({_first_line(exc)}); check that the server is up, then try again") from None
 
 
 def _index_type(client, collection: str) -> str:

@@ -205,7 +205,6 @@ def chunking_of(settings: Settings) -> dict:
 def save_index(index: Index, index_dir: Path, crash_hook) -> None:
     generation = f"data-{time.time_ns()}"
     tmp = index_dir / f".tmp-{generation}"
-    previous_store = _committed_store(index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -227,18 +226,10 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     try:
-        index.vectors.commit(previous_store)  # only now may a store drop what the old manifest used
+        index.vectors.commit()  # only now may a store delete what the old manifest still used
     except StoreUnavailableError as exc:  # committed all the same: what is left is only unused
         logging.getLogger(__name__).warning("the index is saved, but %s", exc)
     _remove_old_generations(index_dir, keep={generation, index.manifest.get("previous", "")})
-
-
-def _committed_store(index_dir: Path) -> dict:
-    """The store block of the manifest on disk now (what a rebuild replaces), or an empty one."""
-    try:
-        return dict(read_manifest(index_dir).get("store") or {})
-    except (IndexMissingError, IndexCorruptError):
-        return {}
 
 
 def _write_data(index: Index, folder: Path, crash_hook) -> None:

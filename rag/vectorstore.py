@@ -62,8 +62,8 @@ class VectorStore(Protocol):
     def write(self, folder: Path) -> None:
         """Write ``files`` into a new data folder."""
 
-    def commit(self, previous: dict) -> None:
-        """Called once the manifest is written; ``previous`` is the store the old one named."""
+    def commit(self) -> None:
+        """Called once the manifest is written: apply what had to wait for it (deferred deletes)."""
 
     def owned_by(self, owner: str) -> bool:
         """Whether the index folder ``owner`` may change these vectors (not a copy's)."""

@@ -272,12 +272,12 @@ def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
 
 
 @pytest.mark.model
-def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(tmp_path, embedder, capfd):
+def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(settings, tmp_path, embedder, capfd):
     from rag.assistant import Assistant
 
     server, store = start_server(tmp_path / "data")
     try:
-        settings = settings_for(tmp_path, store)
+        settings = settings.with_(store=store)
         build(settings, embedder)
         assistant = Assistant(settings, index=Index.load(settings.index_dir, settings), embedder=embedder)
         assert assistant.ask("What have Ukraine and NATO begun doing together?").citations
@@ -290,8 +290,3 @@ def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(tmp_path, 
         assistant.ask("What have Ukraine and NATO begun doing together?")
     assert "Traceback" not in capfd.readouterr().err  # the client library's own logging stays quiet
 
-
-def settings_for(tmp_path, store):
-    from rag.config import Settings
-
-    return Settings(index_dir=tmp_path / "index", store=store)
