@@ -159,7 +159,8 @@ def _run_index(args) -> int:
     settings = _settings(args)
     articles = args.articles or settings.articles_dir
     report = update_index(articles, settings, rebuild=args.rebuild,
-                          progress=False if args.quiet else None)
+                          progress=False if args.quiet else None,
+                          notify=lambda message: print(message, file=sys.stderr, flush=True))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(format_report(report))

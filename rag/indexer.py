@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,10 +16,13 @@ from .config import ARTICLE_SUFFIXES, Settings
 from .embed import Embedder
 from .errors import (ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError,
                      IndexWriteError)
-from .ingest import chunk_article, doc_name, embedding_text, find_articles, parse_article, read_file
+from .ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
 from .store import Index, chunking_of, rebuild_hint
 from .types import Article, Chunk, FileWarning, IndexReport
 from .vectorstore import store_label
+
+LOCK_FILE = ".lock"  # held by the one writer; holds its pid
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +40,8 @@ class _Tally:
 
 def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuild: bool = False,
                  embedder: Embedder | None = None, progress: bool | None = None,
-                 on_file: Callable[[Path], None] | None = None) -> IndexReport:
+                 on_file: Callable[[Path], None] | None = None,
+                 notify: Callable[[str], None] | None = None) -> IndexReport:
     """Bring the index at ``settings.index_dir`` in line with ``articles_dir``.
 
     Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
@@ -44,21 +50,23 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
 
     Files are read, chunked and embedded in steps of about ``settings.ingest_chunks`` chunks,
     each step handed to the index before the next is read, so the reading and embedding never
-    hold more than one step of the corpus.
+    hold more than one step of the corpus. ``notify`` hears at once when another run holds the
+    index (default: a warning in the log).
     """
     from tqdm import tqdm
 
     settings = settings or Settings.from_env()
     began = time.perf_counter()
     articles_dir = Path(articles_dir)
-    files = find_articles(articles_dir)
+    scan = scan_articles(articles_dir)
+    files = list(scan.files)
     if not files:
         raise ArticlesFolderError(
             f"no articles in {articles_dir} (looked for {', '.join(ARTICLE_SUFFIXES)}); "
             "the index was left unchanged. Add articles or give another folder")
     embedder = embedder or Embedder(settings)
-    tally = _Tally()
-    with _writer_lock(settings.index_dir):
+    tally = _Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
+    with _writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild)
         known = {a.doc: a for a in index.articles.values()}
@@ -133,7 +141,7 @@ def _read_one(path: Path, root: Path, known: dict[str, Article], settings: Setti
     doc = doc_name(path, root)
     tally.seen.add(doc)
     try:
-        data = read_file(path, settings)
+        data = read_file(path, settings, root)
         old = known.get(doc)
         if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
@@ -203,29 +211,58 @@ def _quiet(progress: bool | None) -> bool | None:
 
 
 @contextmanager
-def _writer_lock(index_dir: Path):
-    """One writer at a time per index folder; readers never wait."""
+def _writer_lock(index_dir: Path, notify: Callable[[str], None]):
+    """One writer at a time per index folder; readers never wait. A writer that must wait says so
+    at once, naming the process it waits for (its pid is kept in the lock file)."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(index_dir / ".lock", "w")
+        lock = open(index_dir / LOCK_FILE, "a+")
     except OSError as exc:
         raise IndexWriteError(f"cannot write to the index folder {index_dir} ({exc.strerror or exc}). "
                               "Check that it is writable, or give another one with --index") from None
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify(f"waiting for another indexing run ({_holder(lock)}) to finish with {index_dir}...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            lock.truncate(0)
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _holder(lock) -> str:
+    lock.seek(0)
+    pid = lock.read().strip()
+    return f"pid {pid}" if pid.isdigit() else "another process"
+
+
 def remove_unfinished_saves(index_dir: Path) -> None:
-    """Delete what a killed writer left half-written. Only call it holding the writer lock: then
-    no other save is in progress, so every temporary folder is a leftover."""
+    """Delete what a killed writer left half-written: temporary data folders, and temporary files
+    (``.manifest.json.<pid>.tmp``) of writers that are gone. Only call it holding the writer
+    lock: then no other save is in progress, so every temporary folder is a leftover."""
     import shutil
 
     for leftover in index_dir.glob(".tmp-data-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in index_dir.glob(".*.tmp"):
+        pid = leftover.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def load_or_build(settings: Settings | None = None, embedder: Embedder | None = None,
@@ -242,5 +279,5 @@ def load_or_build(settings: Settings | None = None, embedder: Embedder | None = 
     if notify:
         notify(f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} "
                "(first use)...")
-    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress)
+    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify)
     return Index.load(settings.index_dir, settings)

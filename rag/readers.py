@@ -32,6 +32,14 @@ _META_KEYS = {  # HTML <meta name/property> -> our metadata key
 }
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))  # UTF-32's before UTF-16's
+# NUL-byte positions of text mostly in Latin script in each wide encoding without a BOM, in units of its width:
+# (encoding, width, positions that are almost always NUL, positions that almost never are).
+_WIDE = (("utf-32-le", 4, (2, 3), (0,)), ("utf-32-be", 4, (0, 1), (3,)),
+         ("utf-16-le", 2, (1,), (0,)), ("utf-16-be", 2, (0,), (1,)))
+
+
 @dataclass(frozen=True)
 class Extracted:
     text: str
@@ -57,14 +65,21 @@ def extract(path: Path, data: bytes) -> Extracted:
 
 
 def decode_text(path: Path, data: bytes) -> tuple[str, tuple[str, ...]]:
-    """UTF-8 (with or without BOM, or UTF-16 with BOM), else the best-guess encoding, else refuse."""
+    """UTF-8 (a BOM is dropped: offsets index the text after it), UTF-16 or UTF-32 with a BOM or
+    recognised by where their NUL bytes fall, else the best-guess encoding, else refuse."""
     if not data:
         raise ArticleError(str(path), "the file is empty (0 bytes)", "Add text to it or remove it")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _check_text(path, data.decode("utf-16", errors="replace")), ("read as UTF-16",)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom):].decode(encoding, errors="replace")
+            return _check_text(path, text), (f"read as {encoding.upper()[:6]}",)
     if b"\x00" in data[:65536]:
-        raise ArticleError(str(path), "looks like a binary file, not text (it contains NUL bytes)",
-                           "Remove it from the articles folder or convert it to .txt")
+        wide = _wide_encoding(data[:65536])
+        if wide is None:
+            raise ArticleError(str(path), "looks like a binary file, not text (it contains NUL bytes)",
+                               "Remove it from the articles folder or convert it to .txt")
+        text = data.decode(wide, errors="replace")
+        return _check_text(path, text), (f"read as {wide.upper()} (it has no byte order mark)",)
     try:
         return _check_text(path, data.decode("utf-8-sig")), ()
     except UnicodeDecodeError:
@@ -81,6 +96,25 @@ def decode_text(path: Path, data: bytes) -> tuple[str, tuple[str, ...]]:
                            "Convert it to UTF-8 (for example: iconv -t UTF-8) and index again")
     note = f"not valid UTF-8; read it as {best.encoding} (convert it to UTF-8 to be sure)"
     return _check_text(path, str(best)), (note,)
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """UTF-16 or UTF-32 (LE or BE) when the NUL bytes of ``sample`` fall where that encoding puts
+    them for mostly-Latin text, and the sample decodes cleanly in it; None for anything else."""
+    for encoding, width, nul, text in _WIDE:
+        usable = sample[: len(sample) - len(sample) % width]
+        units = len(usable) // width
+        if units < 2:
+            continue
+        share = [usable[at::width].count(0) / units for at in range(width)]
+        if all(share[at] >= 0.5 for at in nul) and all(share[at] <= 0.02 for at in text):
+            try:
+                usable.decode(encoding)
+            except UnicodeDecodeError as exc:
+                if exc.start < len(usable) - 4:  # not just a character cut at the sample's end
+                    continue
+            return encoding
+    return None
 
 
 def _check_text(path: Path, text: str) -> str:

@@ -76,11 +76,9 @@ def test_unreadable_file_is_named(tmp_path, settings, embedder, monkeypatch):
     secret.write_text("top secret", encoding="utf-8")
     secret.chmod(0)
     if os.geteuid() == 0:  # root reads anything: make the read fail as it would for a user
-        from pathlib import Path
-
-        real = Path.read_bytes
-        monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
-            PermissionError(13, "Permission denied")) if self.name == "secret.txt" else real(self))
+        real = os.open
+        monkeypatch.setattr(os, "open", lambda path, *a, **k: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")) if str(path).endswith("secret.txt") else real(path, *a, **k))
     report = run(folder, settings, embedder)
     assert "permission denied" in messages(report)["secret.txt"]
     assert report.articles == 1
