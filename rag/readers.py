@@ -8,7 +8,9 @@ offsets point into that text (which the index keeps).
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -238,10 +240,31 @@ def _tidy_blocks(raw: str) -> str:
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
+_log = logging.getLogger(__name__)
+_reading = threading.local()  # the PDF this thread is reading, named in pypdf's remarks
+
+
+class _PdfRemarks(logging.Handler):
+    """pypdf's remarks on damaged files ("incorrect startxref pointer"), logged by our logger at
+    INFO with the file's name, instead of printed to stderr by Python's last-resort handler."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _log.info("%s: pypdf: %s", getattr(_reading, "path", "a PDF"), record.getMessage())
+
+
+def _route_pypdf_log() -> None:
+    logger = logging.getLogger("pypdf")
+    if not any(isinstance(h, _PdfRemarks) for h in logger.handlers):
+        logger.addHandler(_PdfRemarks())
+        logger.propagate = False
+
+
 def _extract_pdf(path: Path, data: bytes) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    _route_pypdf_log()
+    _reading.path = path
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

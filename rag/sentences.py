@@ -7,6 +7,9 @@ from functools import lru_cache
 
 WINDOW = 2000  # pysbd's time grows faster than the text: longer paragraphs are segmented in windows
 _SENTENCE_END = re.compile(r"[.!?\u3002][\"')\]\u201d]*\s+|\n")
+# Markdown images ``![alt](url)`` and link targets ``](url)``: their "!" and the dots in their URLs
+# are not sentence ends, so they are masked (same length, letters) before segmenting.
+_MARKUP = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\s]{0,2000}\)|(?<=\])\([^)\s]{0,2000}\)")
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +26,7 @@ def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ..
     paragraph's words in order; if the segmenter's offsets ever disagree with the text, the
     sentence is searched for instead, and the whole paragraph is the fallback.
     """
-    body = text[start:end]
+    body = _masked(text[start:end])
     whole = _trimmed(text, start, end)
     spans: list[tuple[int, int]] = []
     cursor = 0
@@ -41,6 +44,12 @@ def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ..
         spans.append((start + at, start + at + len(stripped)))
         cursor = at + len(stripped)
     return tuple(spans) or (whole,)
+
+
+def _masked(body: str) -> str:
+    """``body`` with Markdown image and link-target syntax turned into letters; spaces, and so
+    every offset, unchanged."""
+    return _MARKUP.sub(lambda m: re.sub(r"\S", "x", m.group()), body)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

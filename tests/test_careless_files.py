@@ -205,3 +205,41 @@ def test_a_second_index_run_says_at_once_whom_it_waits_for(tmp_path, samples):
         assert second.poll() is None  # still waiting while the lock is held
     assert second.wait(timeout=240) == 0
     assert "Index " in second.stdout.read() and len(indexed(index_dir)) == 2
+
+
+# ---- Markdown images, pypdf's remarks -------------------------------------------------------------
+def test_markdown_images_do_not_split_or_reorder_sentences(tmp_path):
+    from rag.ingest import parse_article
+
+    text = ("# Herons\n\nHerons nest in colonies. ![a grey heron](https://e.org/img/heron.v2.png) "
+            "They feed at low tide! See [the survey](https://e.org/a.b.html). ![map](m.png)\n")
+    path = tmp_path / "herons.md"
+    path.write_text(text, encoding="utf-8")
+    article, _ = parse_article(path, "herons.md", path.read_bytes())
+    sentences = [text[s:e] for s, e in article.paragraphs[1].sentences]
+    assert sentences == ["Herons nest in colonies.",
+                         "![a grey heron](https://e.org/img/heron.v2.png) They feed at low tide!",
+                         "See [the survey](https://e.org/a.b.html).", "![map](m.png)"]
+    starts = [s for s, _ in article.paragraphs[1].sentences]
+    assert starts == sorted(starts)
+
+
+def test_pypdf_remarks_on_a_damaged_pdf_go_to_the_log_not_stderr(tmp_path, capfd, caplog):
+    import logging
+    import re
+
+    from fpdf import FPDF
+
+    from rag.readers import extract
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, "Herons nest in colonies on the mangrove shores of Zanzibar.")
+    path = tmp_path / "damaged.pdf"  # a wrong startxref offset: pypdf repairs it, and remarks on it
+    path.write_bytes(re.sub(rb"startxref\s+\d+", b"startxref\n99", bytes(pdf.output())))
+    with caplog.at_level(logging.INFO, logger="rag.readers"):
+        text = extract(path, path.read_bytes()).text
+    assert "Herons nest in colonies" in text
+    assert capfd.readouterr().err == ""
+    assert any(str(path) in r.getMessage() and "startxref" in r.getMessage() for r in caplog.records)
