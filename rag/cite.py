@@ -72,6 +72,7 @@ def find_sources(assistant: "Assistant", claim: str, k: int = 5, mode: str | Non
     """
     from .answer import rank_sentences
 
+    check_claim(claim, assistant.settings.max_question_chars)
     found_passages = assistant.search(claim, k=k, mode=mode)
     claim, hits, index = found_passages.query, found_passages.hits, assistant.index
     vector = assistant.embedder.encode_query(claim)  # for the meaning blend, in every mode (cached)
@@ -94,6 +95,20 @@ def find_sources(assistant: "Assistant", claim: str, k: int = 5, mode: str | Non
     ranked = sorted(best.values(), key=lambda s: (-s.support, s.hit.rank))
     return [Source(n, s.hit, s.start, s.end, s.quote, s.support, s.exact)
             for n, s in enumerate(ranked, start=1)]
+
+
+def check_claim(claim: object, limit: int) -> None:
+    """Refuse, in a claim's words, what the search would refuse as a question."""
+    from .errors import QuestionError
+
+    if not isinstance(claim, str):
+        raise QuestionError(f"the claim must be text, not {type(claim).__name__}")
+    if len(claim) > limit:
+        raise QuestionError(
+            f"the claim is {len(claim):,} characters long; the limit is {limit:,}. Paste the one "
+            "sentence or short passage whose source you want")
+    if not claim.strip():
+        raise QuestionError("the claim is empty. Paste a claim or a quote to find its source")
 
 
 def _blend_meaning(sources: list[Source], claim_vector, embedder) -> list[Source]:

@@ -25,6 +25,8 @@ from .vectorstore import store_label  # noqa: E402
 from .web_chat import available_modes, compose_turn, message_text, stream_markdown, user_questions  # noqa: E402
 from .web_render import (collection_html, counts_line, error_html, esc, md_text,  # noqa: E402
                          sources_found_html, sources_html)
+from .web_guard import (ApiInputError, LoginThrottle, history_input, passages_input,  # noqa: E402
+                        retrieval_input, text_input, warn_if_readable_by_others)
 from .web_uploads import add_articles  # noqa: E402
 
 log = logging.getLogger("rag.web")
@@ -72,8 +74,14 @@ class WebApp:
     def respond(self, message: str, history: list[dict]) -> Iterator[str]:
         """Gradio's chat-function shape: the reply to ``message`` (Markdown, citation markers
         linked), growing as it is composed; a follow-up is read with the user's earlier questions."""
+        try:
+            history = history_input(history)
+            if not isinstance(message, (str, dict, list)):
+                raise ApiInputError(f"message must be text, not a {type(message).__name__}")
+        except ApiInputError as exc:
+            raise _refused("/respond", exc) from None
         self.index()
-        previous = user_questions(history or [])
+        previous = user_questions(history)
         try:
             *drafts, turn = compose_turn(self.assistant, len(previous) + 1, message_text(message),
                                          previous[-1:])
@@ -168,20 +176,26 @@ class WebApp:
     def api_ask(self, question: str, retrieval: str = "hybrid", passages: int = 5) -> dict:
         """Answer one question; the JSON of `rag ask --json`."""
         try:
+            question = text_input("question", question)
+            k, mode = passages_input(passages), retrieval_input(retrieval)
             self.index()
-            return answer_to_dict(self.assistant.ask(question, k=int(passages), mode=retrieval))
+            return answer_to_dict(self.assistant.ask(question, k=k, mode=mode))
         except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            raise _refused("/ask", exc) from None
+        except Exception:
+            log.exception("answering %r through the API failed", question)
+            raise gr.Error(SORRY, print_exception=False) from None
 
     def api_find_sources(self, claim: str, passages: int = 5) -> list[dict]:
         """The paragraphs that support a claim, best first, with every citation format."""
         from .cite import all_formats
 
         try:
+            claim, k = text_input("claim", claim), passages_input(passages)
             self.index()
-            sources = find_sources(self.assistant, claim, k=int(passages))
+            sources = find_sources(self.assistant, claim, k=k)
         except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            raise _refused("/find_sources", exc) from None
         index = self.assistant.index
         return [{"rank": s.rank, "doc": s.hit.doc, "title": s.hit.title, "paragraph": s.hit.paragraph,
                  "start": s.start, "end": s.end, "quote": s.quote, "support": s.support,
@@ -295,7 +309,20 @@ class WebApp:
         return {"server_name": self.settings.host, "server_port": self.settings.port,
                 "max_file_size": f"{self.settings.upload_max_mb:g}mb", "theme": theme(),
                 "footer_links": ["api"], "auth": accounts, "enable_monitoring": False,
-                "auth_message": "Sign in to ask the articles." if accounts else None}
+                "auth_message": "Sign in to ask the articles." if accounts else None,
+                "app_kwargs": {"middleware": [_middleware(LoginThrottle)]} if accounts else {}}
+
+
+def _middleware(cls):
+    from starlette.middleware import Middleware
+
+    return Middleware(cls)
+
+
+def _refused(endpoint: str, exc: RagError) -> gr.Error:
+    """The caller's mistake, answered in words and logged as one line (no traceback)."""
+    log.info("refused a call to %s: %s", endpoint, exc)
+    return gr.Error(str(exc), print_exception=False)
 
 
 def auth_accounts(settings: Settings) -> list[tuple[str, str]] | None:
@@ -312,6 +339,7 @@ def auth_accounts(settings: Settings) -> list[tuple[str, str]] | None:
 
 
 def _read_auth_file(path: Path) -> list[tuple[str, str]]:
+    warn_if_readable_by_others(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
