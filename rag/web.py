@@ -47,12 +47,47 @@ class WebApp:
         self.settings = settings or (assistant.settings if assistant else Settings.from_env())
         self.assistant = assistant or Assistant(self.settings, notify=log.warning)
         self._loading = threading.Lock()
+        self._manifest_seen: tuple | None = None  # (inode, mtime, size) of the manifest last read
+        self.index_changed_at = ""  # when an index updated by another process was swapped in
 
     # ---- model and index ---------------------------------------------------------------------
     def index(self):
-        """The index, loaded (or built from the articles folder) once, whoever asks first."""
+        """The index, loaded (or built from the articles folder) once, whoever asks first; when
+        another process (``rag index``) has committed a new one since, that one is loaded and
+        swapped in whole, so each request sees the old collection or the new, never a mix."""
         with self._loading:
+            index = self.assistant.index
+            fresh = self._newer_on_disk(index)
+            if fresh is not None:
+                self.assistant.use_index(fresh)
             return self.assistant.index
+
+    def _newer_on_disk(self, index):
+        """The index on disk if its manifest names another data generation than ``index``; one
+        ``stat`` per request while the manifest file is unchanged."""
+        import json
+
+        from .store import MANIFEST, Index
+
+        path = Path(self.settings.index_dir) / MANIFEST
+        try:
+            info = path.stat()
+            key = (info.st_ino, info.st_mtime_ns, info.st_size)
+            if key == self._manifest_seen:
+                return None
+            self._manifest_seen = key
+            data = json.loads(path.read_text(encoding="utf-8")).get("data")
+            if not data or data == index.manifest.get("data"):
+                return None
+            fresh = Index.load(self.settings.index_dir, self.settings)
+        except (OSError, ValueError, RagError) as exc:  # keep serving the index in memory
+            log.warning("the index in %s changed but could not be loaded (%s); still serving the "
+                        "previous one", self.settings.index_dir, exc)
+            return None
+        log.info("the index in %s was updated by another process (%s); serving it now",
+                 self.settings.index_dir, data)
+        self.index_changed_at = fresh.manifest.get("updated_at", "")
+        return fresh
 
     def warm_up(self) -> threading.Thread:
         """Load the model and the index in the background so the first question is quick."""
@@ -153,7 +188,9 @@ class WebApp:
             chunks[chunk.article_id] = chunks.get(chunk.article_id, 0) + 1
         counts = counts_line(len(index.articles), index.paragraph_count, len(index.chunks))
         where = md_text(store_label(index.vectors.describe()))
-        return f"**Collection:** {counts} \u00b7 {where}", collection_html(index.articles.values(), chunks)
+        changed = f" \u00b7 updated {md_text(self.index_changed_at)}" if self.index_changed_at else ""
+        return (f"**Collection:** {counts} \u00b7 {where}{changed}",
+                collection_html(index.articles.values(), chunks))
 
     def upload(self, paths: list[str] | None, on_file: Callable[[Path], None] | None = None) -> str:
         """Add uploaded files to the collection; returns the status as HTML."""

@@ -135,3 +135,26 @@ def test_a_login_file_others_can_read_is_warned_about(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="rag.web"):
         auth_accounts(Settings(auth_file=str(accounts)))
     assert not caplog.records
+
+
+def test_a_running_server_serves_an_index_updated_by_another_process(server):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from test_reliability import new_article
+
+    before = server.index()
+    assert before.article_by_doc("puffins.txt") is None
+    new_article(server.settings.articles_dir, "puffins.txt")
+    (server.settings.articles_dir / "004_4f21d8328f07c64f.txt").unlink()
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(server.settings.articles_dir),
+                           "--index", str(server.settings.index_dir), "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = server.index()  # what the next request is answered from
+    assert after is not before and after.article_by_doc("puffins.txt") is not None
+    assert after.article_by_doc("004_4f21d8328f07c64f.txt") is None  # no citing deleted articles
+    assert server.assistant.index is after and server.index() is after  # loaded once
+    counts, table = server.collection()
+    assert "2 articles" in counts and "updated " in counts and "puffins.txt" in table
