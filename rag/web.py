@@ -25,8 +25,8 @@ from .vectorstore import store_label  # noqa: E402
 from .web_chat import available_modes, compose_turn, message_text, stream_markdown, user_questions  # noqa: E402
 from .web_render import (collection_html, counts_line, error_html, esc, md_text,  # noqa: E402
                          sources_found_html, sources_html)
-from .web_guard import (ApiInputError, LoginThrottle, history_input, passages_input,  # noqa: E402
-                        retrieval_input, text_input, warn_if_readable_by_others)
+from .web_guard import (ApiInputError, LoginRequired, LoginThrottle, history_input,  # noqa: E402
+                        passages_input, retrieval_input, text_input, warn_if_readable_by_others)
 from .web_uploads import add_articles  # noqa: E402
 
 log = logging.getLogger("rag.web")
@@ -39,6 +39,12 @@ SAMPLE_QUESTIONS = (  # shown on the empty chat when the bundled sample articles
 )
 RETRIEVAL_CHOICES = [("Hybrid: meaning and words", "hybrid"), ("Meaning only (dense)", "dense"),
                      ("Words only (BM25)", "bm25")]
+# Sessions (browser tabs and API callers) whose state Gradio keeps; past this the least recently
+# used is forgotten. Each costs about 100 kB, and an API call without a session, e.g. a plain
+# HTTP POST to /gradio_api/call/ask, starts a new one: Gradio's default of 10,000 grew the server
+# by about 1 GB under API load. A tab forgotten this way keeps its chat; its sources panel and
+# the context of follow-up questions start afresh with its next question.
+SESSIONS_KEPT = 1000
 SORRY = "Something went wrong on the server (details are in its log). Try again, or rephrase."
 
 
@@ -338,16 +344,20 @@ class WebApp:
 
     def launch_options(self) -> dict:
         """Arguments for ``demo.launch``: address and login from the settings, upload size limit,
-        theme; no monitoring page. Warns when the page is open to the network without a login."""
+        theme, sessions kept; no monitoring page, no FastAPI schema page; with a login, Gradio's
+        routes that skip its login check are closed (``LoginRequired``). Warns when the page is
+        open to the network without a login."""
         accounts = auth_accounts(self.settings)
         if accounts is None and not is_loopback(self.settings.host):
             log.warning("serving on %s without a login: anyone who can reach it can ask and upload. "
                         "Set RAG_AUTH_USER and RAG_AUTH_PASSWORD (or RAG_AUTH_FILE)", self.settings.host)
         return {"server_name": self.settings.host, "server_port": self.settings.port,
                 "max_file_size": f"{self.settings.upload_max_mb:g}mb", "theme": theme(),
+                "state_session_capacity": SESSIONS_KEPT,
                 "footer_links": ["api"], "auth": accounts, "enable_monitoring": False,
                 "auth_message": "Sign in to ask the articles." if accounts else None,
-                "app_kwargs": {"middleware": [_middleware(LoginThrottle)]} if accounts else {}}
+                "app_kwargs": {"openapi_url": None, **({"middleware": [
+                    _middleware(LoginThrottle), _middleware(LoginRequired)]} if accounts else {})}}
 
 
 def _middleware(cls):

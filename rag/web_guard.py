@@ -3,7 +3,9 @@
 API inputs arrive as JSON from any program, so each is checked and refused with a message in the
 API's own words (``passages must be a whole number from 1 to 20``). Login attempts are counted per
 client address: after ``FREE_FAILURES`` wrong passwords each further attempt must wait, twice as
-long each time, and is answered HTTP 429 with ``Retry-After`` until then.
+long each time, and is answered HTTP 429 with ``Retry-After`` until then. With a login, Gradio's
+own routes that act on a session named in the request (``/gradio_api/cancel``, ``/heartbeat``...)
+answer 401 to a caller who has not signed in.
 """
 
 from __future__ import annotations
@@ -192,9 +194,56 @@ def _user(body: bytes) -> str:
 
 async def _too_many(send, wait: float) -> None:
     seconds = max(1, math.ceil(wait))
-    body = json.dumps({"detail": f"Too many failed logins from this address; try again in "
-                                 f"{seconds} s."}).encode()
-    await send({"type": "http.response.start", "status": 429,
-                "headers": [(b"content-type", b"application/json"), (b"retry-after", str(seconds).encode()),
+    await _refuse(send, 429, f"Too many failed logins from this address; try again in {seconds} s.",
+                  [(b"retry-after", str(seconds).encode())])
+
+
+# ---- Gradio's own routes that answer without a login --------------------------------------------
+# With a login, Gradio itself refuses every route that reads or writes data; these few of its
+# routes act on a session or an event named in the request, without looking at the login:
+CLOSED_ROUTES = ("cancel", "reset", "heartbeat", "stream", "runs", "run-history")
+# Left open because they must answer before sign-in or hold nothing: login, logout, the page
+# and its static files, theme.css, manifest.json, robots.txt, favicon; /gradio_api/user, /token
+# and /app_id (the caller's own user and cookie, and a random app id); /startup-events (the
+# server calls it itself at launch, and it runs the app's start-up once).
+
+
+def closed_route(path: str) -> bool:
+    """Whether ``path`` is one of Gradio's ``CLOSED_ROUTES`` (under ``/gradio_api/``)."""
+    _, api, rest = path.partition("/gradio_api/")
+    return bool(api) and rest.split("/", 1)[0] in CLOSED_ROUTES
+
+
+class LoginRequired:
+    """ASGI middleware: answers 401 to a caller who is not signed in on Gradio's routes that do
+    not check the login themselves (``CLOSED_ROUTES``: cancelling or streaming into another
+    session's event, holding its heartbeat). Checks the same login cookie Gradio checks."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and closed_route(scope["path"]) and not _signed_in(scope):
+            await _refuse(send, 401, "Not authenticated: sign in first.")
+            return
+        await self.app(scope, receive, send)
+
+
+def _signed_in(scope) -> bool:
+    from starlette.requests import HTTPConnection
+
+    gradio_app = scope.get("app")
+    cookie_id = getattr(gradio_app, "cookie_id", None)
+    if cookie_id is None:  # not Gradio's app: refuse rather than guess
+        return False
+    cookies = HTTPConnection(scope).cookies
+    token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+    return token is not None and gradio_app.tokens.get(token) is not None
+
+
+async def _refuse(send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), *headers,
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
