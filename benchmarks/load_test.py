@@ -3,6 +3,12 @@
     .venv/bin/python benchmarks/load_test.py                      # starts its own app on 127.0.0.1
     .venv/bin/python benchmarks/load_test.py --during-upload      # ...while an upload is indexed
     .venv/bin/python benchmarks/load_test.py --url http://127.0.0.1:7860/   # a running app
+    .venv/bin/python benchmarks/load_test.py --memory --users 16 --seconds 30  # server memory
+
+``--memory`` serves ``app.py`` in a process of its own and reports its resident memory after
+the warm-up and after each level; each call is made in a new session, as plain HTTP callers
+(``POST /gradio_api/call/ask``) do, and an article is uploaded during each level. Target:
+0 errors, and memory after at most 1.3 times memory after the warm-up.
 
 Each user is a ``gradio_client`` thread asking the sample questions through ``/ask`` one after
 another. Bounded: ``--requests`` questions per level in all (shared among its users) and
@@ -16,7 +22,9 @@ import argparse
 import json
 import shutil
 import socket
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -65,7 +73,39 @@ def start_app(folder: Path, concurrency: int):
     return f"http://127.0.0.1:{settings.port}/", app, demo
 
 
-def run_level(url: str, users: int, requests: int, max_seconds: float, auth) -> dict:
+def serve_app(folder: Path, concurrency: int) -> tuple[str, subprocess.Popen]:
+    """``python app.py`` on a copy of the samples, in its own process; returns (url, process)."""
+    import urllib.request
+
+    shutil.copytree(ROOT / "articles", folder / "articles")
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_HOST": "127.0.0.1",
+           "RAG_PORT": str(port), "RAG_CONCURRENCY": str(concurrency),
+           "RAG_ARTICLES_DIR": str(folder / "articles"), "RAG_INDEX_DIR": str(folder / "index")}
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=folder,
+                              stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url + "gradio_api/info", timeout=5).close()
+            return url, server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"app.py stopped: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("app.py did not answer within 2 minutes; see its log")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` now, in MB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        kb = next(line for line in status if line.startswith("VmRSS:")).split()[1]
+    return int(kb) / 1024
+
+
+def run_level(url: str, users: int, requests: int, max_seconds: float, auth,
+              new_sessions: bool = False) -> dict:
     from gradio_client import Client
 
     clients = [Client(url, verbose=False, auth=auth, httpx_kwargs={"timeout": 120}) for _ in range(users)]
@@ -83,6 +123,8 @@ def run_level(url: str, users: int, requests: int, max_seconds: float, auth) -> 
             question = questions[(number + i) % len(questions)]
             began = time.perf_counter()
             try:
+                if new_sessions:
+                    clients[number].reset_session()
                 answer = clients[number].predict(question, "hybrid", 5, api_name="/ask")
                 ok = (not answer["abstained"]
                       and QUESTIONS[question] in answer["citations"][0]["quote"].lower())
@@ -96,6 +138,8 @@ def run_level(url: str, users: int, requests: int, max_seconds: float, auth) -> 
     with ThreadPoolExecutor(max_workers=users) as pool:
         list(pool.map(user, range(users)))
     wall = time.perf_counter() - began
+    for client in clients:
+        client.close()  # its heartbeat connection
     return {"users": users, "requests": len(latencies) + len(errors), "errors": len(errors),
             "first_error": errors[0] if errors else "", "seconds": round(wall, 2),
             "throughput_rps": round(len(latencies) / wall, 2) if wall else 0.0,
@@ -128,10 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--during-upload", action="store_true", help="index an upload during each level")
     parser.add_argument("--auth", help="user:password, for an app that asks for a login")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--memory", action="store_true",
+                        help="serve app.py in its own process; report its memory (see above)")
+    parser.add_argument("--seconds", type=float, default=30,
+                        help="with --memory: how long each level runs (default 30)")
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 1000 or not 0 < args.max_seconds <= 600 or max(args.users) > 32:
         parser.error("keep it bounded: --requests 1..1000, --max-seconds up to 600, at most 32 users")
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    if args.memory:
+        return memory_test(args, auth)
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         demo = None
         url = args.url
@@ -163,6 +213,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 1 if any(r["errors"] for r in results) else 0
+
+
+def memory_test(args, auth) -> int:
+    """Each level asks for ``--seconds`` in new sessions while an article is uploaded; the
+    server's resident memory after the warm-up and after each level."""
+    from _common import table
+
+    if not 0 < args.seconds <= 120:
+        raise SystemExit("keep it bounded: --seconds up to 120")
+    with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
+        url, server = serve_app(Path(tmp), args.concurrency)
+        try:
+            run_level(url, 4, 200, 30, auth, new_sessions=True)  # warm up, sessions included
+            warm = rss_mb(server.pid)
+            rows, errors = [], 0
+            for users in args.users:
+                uploading = upload_in_background(url, Path(tmp), auth)
+                r = run_level(url, users, 10**6, args.seconds, auth, new_sessions=True)
+                uploading.join(timeout=300)
+                after = rss_mb(server.pid)
+                errors += r["errors"]
+                rows.append([users, r["requests"], r["errors"], r["p50_ms"], r["p95_ms"],
+                             round(warm), round(after), round(after / warm, 2)])
+                if r["errors"]:
+                    print(f"{users} users, first error: {r['first_error']}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(table(["users", "requests", "errors", "p50 (ms)", "p95 (ms)", "RSS after warm-up (MB)",
+                 "RSS after (MB)", "after / warm-up"], rows,
+                f"/ask for {args.seconds:g} s per level, each call in a new session, while an "
+                f"article is uploaded"))
+    return 1 if errors or any(row[-1] > 1.3 for row in rows) else 0
 
 
 if __name__ == "__main__":
