@@ -78,7 +78,9 @@ def update_index(articles_dir: Path, settings: Settings | None = None, *, rebuil
         removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
-        if tally.added or tally.updated or removed or not index.manifest or index.vectors_stale():
+        missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
+        if (tally.added or tally.updated or removed or missing or not index.manifest
+                or index.vectors_stale()):
             index.save(settings.index_dir)
     return IndexReport(
         index_dir=str(settings.index_dir), articles=len(index.articles),
@@ -187,12 +189,32 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
         tally.embed_seconds += time.perf_counter() - began
         tally.embedded += len(todo)
         vectors[list(todo)] = new
+    sentences = _sentence_vectors(step, index, embedder)
     at = 0
     for article, article_chunks, is_update in step:
-        index.add(article, article_chunks, vectors[at : at + len(article_chunks)])
+        index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
         at += len(article_chunks)
         tally.updated += is_update
         tally.added += not is_update
+
+
+def _sentence_vectors(step: list[_Fresh], index: Index, embedder: Embedder) -> dict:
+    """Vectors of the step's sentences, for the reader; unchanged sentences of an updated article
+    keep theirs. Counted in the indexing time (not in the chunk rate)."""
+    from . import sentence_vectors
+
+    known = {a.id: (index.articles[a.id], index.sentences[a.id]) for a, _, is_update in step
+             if is_update and a.id in index.articles and a.id in index.sentences}
+    return sentence_vectors.embed([a for a, _, _ in step], embedder, known)
+
+
+def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
+    from . import sentence_vectors
+
+    missing = [a for a in index.articles.values() if a.id not in index.sentences]
+    if missing:
+        index.sentences.update(sentence_vectors.embed(missing, embedder))
+    return len(missing)
 
 
 def _show_embedded(bar, done: list[int], n: int) -> None:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, ann, lexical, vectorstore
+from . import __version__, ann, lexical, sentence_vectors, vectorstore
 from .config import Settings
 from .errors import (IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError,
                      StoreUnavailableError)
@@ -51,7 +51,7 @@ class Index:
 
     def __init__(self, model: str, dimension: int, chunking: dict, vectors=None,
                  articles: dict[str, Article] | None = None, chunks: dict[int, Chunk] | None = None,
-                 manifest: dict | None = None, bm25=None) -> None:
+                 manifest: dict | None = None, bm25=None, sentences: dict | None = None) -> None:
         self.model = model
         self.dimension = dimension
         self.chunking = chunking
@@ -63,6 +63,8 @@ class Index:
         self._bm25 = bm25  # BM25 document i is the i-th chunk of ``self.chunks``; None: stale
         self._order: list[int] | None = list(self.chunks) if bm25 is not None else None
         self._by_article: dict[str, list[int]] | None = None  # article id -> its chunk ids, on first use
+        # article id -> float16 vectors of its sentences (see sentence_vectors.py)
+        self.sentences: dict = sentences if sentences is not None else {}
 
     @classmethod
     def empty(cls, settings: Settings, dimension: int, index_dir: Path | None = None) -> "Index":
@@ -124,14 +126,26 @@ class Index:
             model._rag_df = lexical.document_frequencies(model)
         return model._rag_df
 
+    def sentence_vectors(self, article_id: str, embedder):
+        """The article's sentence vectors; embedded now (and kept) if the index has none yet."""
+        found = self.sentences.get(article_id)
+        if found is None:
+            from . import sentence_vectors
+
+            found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
+            self.sentences[article_id] = found
+        return found
+
     def embedding_text(self, chunk: Chunk) -> str:
         return embedding_text(self.articles[chunk.article_id], chunk)
 
     # ---- changing ---------------------------------------------------------------------------
-    def add(self, article: Article, chunks: list[Chunk], vectors) -> None:
+    def add(self, article: Article, chunks: list[Chunk], vectors, sentences=None) -> None:
         import numpy as np
 
         self.remove(article.id)
+        if sentences is not None:
+            self.sentences[article.id] = sentences
         if chunks:
             self.vectors.add(np.array([c.id for c in chunks], dtype="int64"),
                              np.asarray(vectors, dtype="float32"))
@@ -149,6 +163,7 @@ class Index:
             for chunk_id in old:
                 del self.chunks[chunk_id]
         self.articles.pop(article_id, None)
+        self.sentences.pop(article_id, None)
         self._bm25 = None
 
     def vectors_stale(self) -> bool:
@@ -210,7 +225,8 @@ def save_index(index: Index, index_dir: Path, crash_hook) -> None:
         tmp.mkdir()
         index.fit_vectors()
         _write_data(index, tmp, crash_hook)
-        checksums = {name: _sha256(tmp / name) for name in ROW_FILES + index.vectors.files}
+        checksums = {name: _sha256(tmp / name)
+                     for name in ROW_FILES + sentence_vectors.FILES + index.vectors.files}
         crash_hook("data-written")
         os.rename(tmp, index_dir / generation)
         _fsync_dir(index_dir)
@@ -241,10 +257,11 @@ def _write_data(index: Index, folder: Path, crash_hook) -> None:
         for article in sorted(index.articles.values(), key=lambda a: a.doc):
             out.write(json.dumps(_article_row(article), ensure_ascii=False) + "\n")
     crash_hook("articles-written")
+    sentence_vectors.write(folder, index.sentences, sorted(index.articles, key=lambda a: index.articles[a].doc))
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
         for chunk_id in order:
             out.write(json.dumps(_chunk_row(index.chunks[chunk_id])) + "\n")
-    for name in ROW_FILES + index.vectors.files:
+    for name in ROW_FILES + sentence_vectors.FILES + index.vectors.files:
         with open(folder / name, "rb") as handle:
             os.fsync(handle.fileno())
 
@@ -358,7 +375,8 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     store = manifest.get("store", {"kind": vectorstore.FAISS})
     spec = _check_store(store, index_dir, settings)
     data = index_dir / str(manifest["data"])
-    for name in ROW_FILES + _store_class(store.get("kind")).files:
+    optional = tuple(n for n in sentence_vectors.FILES if n in manifest["checksums"])  # older indexes lack them
+    for name in ROW_FILES + optional + _store_class(store.get("kind")).files:
         path = data / name
         if not path.exists():
             raise IndexCorruptError(f"{path} is missing. {rebuild_hint(index_dir)}")
@@ -374,8 +392,13 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     vectors = _open_vectors(store, spec, data, manifest, settings, index_dir)
     _check_vectors(vectors, chunks, manifest, index_dir, data)
     bm25 = lexical.load(data / "bm25")
+    try:
+        sentences = sentence_vectors.read(data) if optional else {}
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"the sentence vectors in {data} cannot be read ({exc}). "
+                                f"{rebuild_hint(index_dir)}") from None
     return Index(manifest["model"], manifest["dimension"], manifest.get("chunking", {}), vectors,
-                 articles, chunks, manifest, bm25)
+                 articles, chunks, manifest, bm25, sentences)
 
 
 def _check_store(store: dict, index_dir: Path, settings: Settings) -> vectorstore.StoreSpec:

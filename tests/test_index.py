@@ -201,14 +201,17 @@ def test_indexing_in_small_steps_bounds_each_batch_and_gives_the_same_index(samp
     whole = build(samples, any_settings, embedder)
     stepped_settings = any_settings.with_(index_dir=any_settings.index_dir.parent / "stepped",
                                           ingest_chunks=4)
-    batches = []
+    calls = []
     real_encode = type(embedder).encode
     monkeypatch.setattr(type(embedder), "encode",
-                        lambda self, texts, progress=None: batches.append(len(texts)) or
+                        lambda self, texts, progress=None: calls.append(list(texts)) or
                         real_encode(self, texts, progress))
     stepped = build(samples, stepped_settings, embedder)
     one = Index.load(any_settings.index_dir, any_settings)
     many = Index.load(stepped_settings.index_dir, stepped_settings)
+    chunk_texts = {one.embedding_text(c) for c in one.chunks.values()}
+    batches = [len(texts) for texts in calls if texts[0] in chunk_texts]  # the rest: sentences
+    assert len(calls) == 2 * len(batches)  # each step embeds its chunks, then its sentences
     largest_article = max(len(one.chunks_of(a)) for a in one.articles)
     assert len(batches) >= 4 and max(batches) <= 4 - 1 + largest_article and sum(batches) == stepped.chunks
     assert (stepped.articles, stepped.chunks, stepped.added) == (whole.articles, whole.chunks, whole.added)
