@@ -9,8 +9,9 @@ Each candidate sentence from the best passages gets a support score from:
   * the retrieval score of its paragraph;
   * whether it holds the kind of thing asked for (a number for "how many"/"when",
     a name for "who"/"where") that the question itself does not already hold.
-The assistant abstains when even the best evidence leaves rare question words unexplained
-or scores low; the weights and thresholds were calibrated on the dev question sets.
+That word-overlap reader is kept as ``RAG_READER=lexical`` (it abstains when even the best
+evidence leaves rare question words unexplained or scores low); the default is the learned
+reader (``reader.py``), which chooses by meaning and abstains by a calibrated confidence.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_SENTENCES = 2
 PASSAGES_FOR_EVIDENCE = 3
 ABSTAIN_BELOW = 0.40  # support under which the assistant says the articles do not say
 ABSTAIN_UNKNOWN_SHARE = 0.5  # abstain when this share of the question's weight is in no article
+ABOUT_CONFIDENCE = 0.9  # an answer read from the article's own byline or source line
 
 NOT_IN_ARTICLES = "The articles don't say."
 _QUESTION_WORDS = frozenset(
@@ -55,8 +57,54 @@ class Candidate:
     cover: float
 
 
-def answer_question(question: str, hits: list[Hit], index: Index) -> Answer:
-    """Compose a cited answer from ``hits`` (best first), or abstain with them as related passages."""
+@dataclass(frozen=True)
+class Reading:
+    """What the learned reader needs besides the hits: its scorer, the question's vector (the one
+    retrieval used), and the embedder (for an index saved without sentence vectors)."""
+
+    scorer: object  # rag.reader.Scorer
+    vector: object
+    embedder: object
+
+
+def answer_question(question: str, hits: list[Hit], index: Index, reading: Reading | None = None,
+                    context=None, abstain_below: float | None = None) -> Answer:
+    """Compose a cited answer from ``hits`` (best first), or abstain with them as related passages.
+
+    With ``reading`` (the learned reader) sentences are chosen by meaning and the answer abstains
+    by calibrated confidence (under ``abstain_below``, default the scorer's own); without it, by
+    the word-overlap score below. ``context`` (``conversation.Resolved``) carries a follow-up's
+    spans not to quote again and the articles it refers back to."""
+    if reading is None:
+        return _lexical_answer(question, hits, index)
+    from . import about
+    from .reader import candidates
+
+    asked = context.question if context else question
+    kind = about.asks_about_article(asked, follow_up=bool(context and context.follow_up))
+    if kind:
+        docs = [index.article_by_doc(d) for d in (context.cited_docs if context else ())]
+        ids = [a.id for a in docs if a] or [h.article_id for h in hits[:PASSAGES_FOR_EVIDENCE]]
+        line = about.find_line(kind, ids, index)
+        if line:
+            return _compose(question, [(line.hit, line.start, line.end, line.text, ABOUT_CONFIDENCE)],
+                            hits, ABOUT_CONFIDENCE)
+    exclude = context.exclude if context else ()
+    scorer = reading.scorer
+    ranked = scorer.rank(candidates(question, reading.vector, hits, index, reading.embedder,
+                                    exclude=exclude))
+    confidence = ranked[0].probability if ranked else 0.0
+    threshold = scorer.abstain_below if abstain_below is None or abstain_below < 0 else abstain_below
+    if not ranked or confidence < threshold:
+        return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
+    chosen = [ranked[0]] + [r for r in ranked[1:MAX_SENTENCES]
+                            if r.probability >= max(threshold, scorer.second_ratio * confidence)]
+    return _compose(question, [(r.candidate.hit, r.candidate.start, r.candidate.end, r.candidate.text,
+                                r.probability) for r in chosen], hits, confidence)
+
+
+def _lexical_answer(question: str, hits: list[Hit], index: Index) -> Answer:
+    """The word-overlap reader (``RAG_READER=lexical``): no model, abstains by word rules."""
     weights = _idf_weights(index, question)
     ranked = rank_sentences(question, hits, index, weights)
     confidence = ranked[0].support if ranked else 0.0
@@ -64,11 +112,17 @@ def answer_question(question: str, hits: list[Hit], index: Index) -> Answer:
         return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
     chosen = [ranked[0]] + [c for c in ranked[1:MAX_SENTENCES]
                             if c.support >= SECOND_SENTENCE_RATIO * confidence]
+    return _compose(question, [(c.hit, c.start, c.end, c.text, c.support) for c in chosen], hits,
+                    confidence)
+
+
+def _compose(question: str, chosen: list[tuple[Hit, int, int, str, float]], hits: list[Hit],
+             confidence: float) -> Answer:
+    """The answer text: each chosen sentence quoted verbatim with its marker, in order of use."""
     citations = tuple(
-        Citation(n=n, doc=c.hit.doc, title=c.hit.title, paragraph=c.hit.paragraph, start=c.start,
-                 end=c.end, quote=c.text, paragraph_start=c.hit.start, paragraph_end=c.hit.end,
-                 support=round(c.support, 4))
-        for n, c in enumerate(chosen, start=1))
+        Citation(n=n, doc=hit.doc, title=hit.title, paragraph=hit.paragraph, start=start, end=end,
+                 quote=text, paragraph_start=hit.start, paragraph_end=hit.end, support=round(support, 4))
+        for n, (hit, start, end, text, support) in enumerate(chosen, start=1))
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Answer(question, text, False, citations, tuple(hits), confidence=confidence)
 

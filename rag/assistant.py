@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
-from .answer import answer_question
+from .answer import Reading, answer_question
 from .config import Settings
+from .conversation import Exchange, resolve
 from .embed import Embedder
 from .errors import QuestionError
 from .retrieve import MODES, retrieve
@@ -20,6 +21,7 @@ from .store import Index
 from .types import Answer, Hit
 
 ANSWER_MODES = ("extractive", "llm")
+READERS = ("learned", "lexical")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Search:
     query: str
     hits: list[Hit]
     seconds: dict[str, float]
+    vector: object = None  # the query's vector (None in bm25 mode)
 
 
 class Assistant:
@@ -39,6 +42,28 @@ class Assistant:
         self._index = index
         self._notify = notify  # told when the default index has to be built first
         self._chat = None  # the LangChain chat model, built on first LLM answer
+
+    @property
+    def reader(self):
+        """The learned reader's scorer (``rag.reader.Scorer``), or None with ``RAG_READER=lexical``."""
+        if self.settings.reader not in READERS:
+            raise QuestionError(f"unknown reader {self.settings.reader!r}; use one of {', '.join(READERS)}")
+        if self.settings.reader == "lexical":
+            return None
+        from .reader import shared_scorer
+
+        return shared_scorer()
+
+    def reading(self, found: "Search", text: str | None = None) -> Reading | None:
+        """What the learned reader needs to read ``found`` for ``text`` (default: what was
+        searched); None: the word-overlap reader."""
+        scorer = self.reader
+        if scorer is None:
+            return None
+        text = found.query if text is None else text
+        vector = found.vector if found.vector is not None and text == found.query \
+            else self.embedder.encode_query(text)
+        return Reading(scorer, vector, self.embedder)
 
     @property
     def index(self) -> Index:
@@ -53,15 +78,17 @@ class Assistant:
         self._index = index
 
     def ask(self, question: str, k: int | None = None, mode: str | None = None,
-            answer_mode: str | None = None) -> Answer:
+            answer_mode: str | None = None, history: Sequence[Exchange] = ()) -> Answer:
         """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
-        extractively or with the configured LLM (``answer_mode``)."""
-        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode):
+        extractively or with the configured LLM (``answer_mode``); a follow-up ("Why?") is read
+        with ``history``, the conversation so far."""
+        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):
             pass
         return event
 
     def ask_stream(self, question: str, k: int | None = None, mode: str | None = None,
-                   answer_mode: str | None = None) -> Iterator[str | Answer]:
+                   answer_mode: str | None = None,
+                   history: Sequence[Exchange] = ()) -> Iterator[str | Answer]:
         """Drafts of the answer as it is composed (strings), then the final ``Answer``.
 
         In LLM mode the drafts are the model's unverified words; the final Answer keeps only
@@ -70,15 +97,35 @@ class Assistant:
         answer_mode = answer_mode or self.settings.answer_mode
         if answer_mode not in ANSWER_MODES:
             raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
-        found = self.search(question, k=k, mode=mode)
+        asked = clean_question(question, self.settings.max_question_chars)
+        context = resolve(asked, history, self.settings.max_question_chars)
+        found = self.search(context.query, k=k, mode=mode)
+        if context.stay:  # "Why?": about what was cited, not whatever else the words match
+            found = self._within(found, context.cited_docs, k, mode)
         began = time.perf_counter()
         if answer_mode == "llm":
-            answer = yield from self._llm_answer(found.query, found.hits, self.index)
+            answer = yield from self._llm_answer(found, self.index)
         else:
-            answer = answer_question(found.query, found.hits, self.index)
+            answer = answer_question(context.read, found.hits, self.index,
+                                     self.reading(found, context.read), context, self.settings.abstain_below)
         timings = {**found.seconds, "answer": time.perf_counter() - began}
         timings["total"] = sum(timings.values())
-        yield replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+        yield replace(answer, question=asked, query=context.query if context.follow_up else "",
+                      timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+
+    def _within(self, found: "Search", docs: Sequence[str], k: int | None, mode: str | None) -> "Search":
+        """``found`` narrowed to the articles ``docs`` (searching deeper for their passages)."""
+        k = self.settings.top_k if k is None else k
+        wider = self.search(found.query, k=min(100, max(k * 4, 20)), mode=mode)
+        kept = [h for h in wider.hits if h.doc in docs][:k]
+        if not kept:
+            return found
+        return replace(found, hits=[replace(h, rank=n) for n, h in enumerate(kept, start=1)])
+
+    def exchange(self, answer: Answer) -> Exchange:
+        """What a later follow-up needs to know of ``answer``."""
+        return Exchange(answer.query or answer.question,
+                        tuple((c.doc, c.start, c.end) for c in answer.citations))
 
     def search(self, text: str, k: int | None = None, mode: str | None = None) -> "Search":
         """The ``k`` best passages for ``text`` (a question, a claim, a follow-up read with the
@@ -96,12 +143,14 @@ class Assistant:
         embedded = time.perf_counter()
         hits = retrieve(index, text, vector, k=k, mode=mode, fusion=self.settings.fusion,
                         dense_weight=self.settings.dense_weight)
-        return Search(text, hits, {"embed": embedded - began, "retrieve": time.perf_counter() - embedded})
+        return Search(text, hits, {"embed": embedded - began, "retrieve": time.perf_counter() - embedded},
+                      vector)
 
-    def _llm_answer(self, question: str, hits: list, index: Index):
+    def _llm_answer(self, found: "Search", index: Index):
         from .llm import LLMUnavailableError, build_chat_model, stream_answer
         from .verify import verified_answer
 
+        question, hits = found.query, found.hits
         draft = ""
         try:
             if self._chat is None:
@@ -110,7 +159,8 @@ class Assistant:
                 draft += piece
                 yield draft
         except LLMUnavailableError as exc:
-            fallback = answer_question(question, hits, index)
+            fallback = answer_question(question, hits, index, self.reading(found),
+                                       abstain_below=self.settings.abstain_below)
             return replace(fallback, notice=f"{str(exc).capitalize()} ({self.settings.llm_base_url}); "
                                             "showing the extractive answer instead.")
         return verified_answer(question, draft, hits, index, self.embedder, verify=self.settings.verify)
@@ -152,4 +202,5 @@ def answer_to_dict(answer: Answer) -> dict:
         "timings_ms": dict(answer.timings_ms),
         "dropped": list(answer.dropped),
         "notice": answer.notice,
+        "query": answer.query,
     }

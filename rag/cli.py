@@ -66,6 +66,9 @@ def _add_ask(commands) -> None:
     p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl",
                    help="answer every line's \"question\"; other fields (e.g. id) are passed through")
     p.add_argument("--out", type=Path, help="with --batch: write results here instead of stdout")
+    p.add_argument("--history", type=Path, metavar="CONVERSATION.jsonl",
+                   help="the conversation so far (earlier --json answers, one a line); a follow-up "
+                        "such as \"Why?\" is read with it, and this answer is appended to it")
     _add_answer_options(p)
     p.set_defaults(run=_run_ask)
 
@@ -203,11 +206,13 @@ def _run_eval(args) -> int:
         if tmp:
             settings = settings.with_(index_dir=Path(tmp) / "index")
         runs, data_errors, problems = _evaluate(args, settings)
-    from .report import format_table, write_outputs
+    from .report import format_curve, format_table, write_outputs
 
     for problem in problems + data_errors:
         print(f"warning: {problem}", file=sys.stderr)
     print(format_table(runs))
+    if runs[-1].metrics.get("unanswerable"):
+        print("\n" + format_curve(runs[-1]))
     if args.out:
         write_outputs(args.out, runs, data_errors, args.questions)
         print(f"Report: {args.out / 'report.md'} (with metrics.json, per_question.jsonl, charts)")
@@ -258,20 +263,44 @@ def _run_ask(args) -> int:
         from .batch import run_batch
 
         return run_batch(assistant, args.batch, args.out, k=args.k, mode=args.mode)
-    answer = assistant.ask(args.question, k=args.k, mode=args.mode)
+    import json
+
+    from .assistant import answer_to_dict
+
+    history = _read_history(args.history) if args.history else []
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode, history=history)
+    if args.history:
+        with open(args.history, "a", encoding="utf-8") as sink:
+            sink.write(json.dumps(answer_to_dict(answer), ensure_ascii=False) + "\n")
     if args.json:
-        import json
-
-        from .assistant import answer_to_dict
-
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
     return EXIT_OK
 
 
+def _read_history(path: Path) -> list:
+    """Earlier answers of a conversation (JSONL; a missing file is a new conversation)."""
+    import json
+
+    from .conversation import exchanges
+    from .errors import QuestionError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        return exchanges(json.loads(line) for line in lines if line.strip())
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise QuestionError(f"cannot read the conversation in {path} ({exc}). It must hold one "
+                            "JSON answer a line, as rag ask --json --history writes; delete it to "
+                            "start a new conversation") from None
+
+
 def format_answer(answer) -> str:
     lines = [answer.text, ""]
+    if answer.query:
+        lines.insert(0, f"(read with the conversation: {answer.query})")
+    if not answer.abstained:
+        lines.insert(-1, f"(confidence {answer.confidence:.2f})")
     if answer.notice:
         lines.insert(0, f"({answer.notice})")
     if answer.dropped:

@@ -62,6 +62,12 @@ class Settings:
     fusion: str = "score"
     # Share of the dense score in score fusion (0.4 was best on the SQuAD dev articles).
     dense_weight: float = 0.4
+    # Reader: "learned" (a calibrated scorer over sentence vectors and words, fitted on SQuAD 2.0
+    # train articles; see rag/models/README.md) or "lexical" (the earlier word-overlap scorer).
+    reader: str = "learned"
+    # Confidence under which the learned reader says "The articles don't say"; negative: the
+    # threshold calibrated with the model (raise it to abstain more, lower it to answer more).
+    abstain_below: float = -1.0
     # Longer questions are refused with a message rather than silently cut.
     max_question_chars: int = 2000
     # Answers: "extractive" (quotes, no model needed) or "llm" (generated, then verified).

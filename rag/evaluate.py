@@ -54,6 +54,7 @@ class QuestionResult:
     citations: tuple[tuple[str, int, int, int, bool], ...]  # (doc, paragraph, start, end, correct)
     contains_answer: bool
     latency_ms: float
+    confidence: float = 0.0  # the answer's calibrated confidence (abstentions have one too)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def score_answer(question: EvalQuestion, answer: Answer, spans: list[tuple[str, 
         citations=citations,
         contains_answer=not answer.abstained and contains_answer(answer.text, question.answer_any),
         latency_ms=float(answer.timings_ms.get("total", 0.0)),
+        confidence=float(answer.confidence),
     )
 
 
@@ -218,6 +220,27 @@ def aggregate(results: Sequence[QuestionResult]) -> dict:
         metrics.update({"abstention_precision": precision, "abstention_recall": recall,
                         "abstention_f1": f1(precision, recall)})
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+CURVE_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+
+
+def abstention_curve(results: Sequence[QuestionResult],
+                     thresholds: Sequence[float] = CURVE_THRESHOLDS) -> list[dict]:
+    """What abstaining under each confidence threshold would give: abstention precision and
+    recall (over unanswerable questions) and the false abstention rate (over answerable ones)."""
+    unanswerable = [r for r in results if r.unanswerable]
+    answerable = [r for r in results if not r.unanswerable]
+    rows = []
+    for t in thresholds:
+        true_abst = sum(r.confidence < t for r in unanswerable)
+        false_abst = sum(r.confidence < t for r in answerable)
+        rows.append({"threshold": t,
+                     "abstention_precision": round(true_abst / (true_abst + false_abst), 4)
+                     if true_abst + false_abst else 0.0,
+                     "abstention_recall": round(true_abst / len(unanswerable), 4) if unanswerable else 0.0,
+                     "false_abstention_rate": round(false_abst / len(answerable), 4) if answerable else 0.0})
+    return rows
 
 
 def recall_curve(results: Sequence[QuestionResult], k_max: int = RETRIEVE_K) -> list[float]:

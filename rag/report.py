@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from .evaluate import EvalRun, recall_curve
+from .evaluate import EvalRun, abstention_curve, recall_curve
 
 TABLE_ROWS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "citation_precision",
               "citation_recall", "top_citation_correct", "answer_containment",
@@ -31,6 +31,16 @@ def format_table(runs: Sequence[EvalRun]) -> str:
     return "\n".join(lines)
 
 
+def format_curve(run: EvalRun) -> str:
+    """Abstention precision/recall if the assistant abstained under each confidence threshold."""
+    lines = [f"Abstention by confidence threshold ({run.mode}):",
+             f"{'threshold':>10}{'precision':>11}{'recall':>9}{'false abst.':>13}"]
+    for row in abstention_curve(run.results):
+        lines.append(f"{row['threshold']:>10.1f}{row['abstention_precision']:>11.3f}"
+                     f"{row['abstention_recall']:>9.3f}{row['false_abstention_rate']:>13.3f}")
+    return "\n".join(lines)
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"
@@ -41,7 +51,8 @@ def write_outputs(out: Path, runs: Sequence[EvalRun], data_errors: Sequence[str]
                   questions_path: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     summary = {"questions_file": str(questions_path), "data_errors": list(data_errors),
-               "modes": {run.mode: run.metrics for run in runs}}
+               "modes": {run.mode: run.metrics for run in runs},
+               "abstention_curve": {run.mode: abstention_curve(run.results) for run in runs}}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     with open(out / "per_question.jsonl", "w", encoding="utf-8") as rows:
         for run in runs:
@@ -90,7 +101,8 @@ def _charts(out: Path, runs: Sequence[EvalRun]) -> list[str]:
 
 
 def _markdown(runs, data_errors, questions_path, charts) -> str:
-    lines = [f"# Evaluation of `{questions_path}`", "", "```", format_table(runs), "```", ""]
+    lines = [f"# Evaluation of `{questions_path}`", "", "```", format_table(runs), "",
+             format_curve(runs[-1]), "```", ""]
     lines += [f"![{name}]({name})" for name in charts] + [""]
     if data_errors:
         lines += ["## Data errors (not scored)", ""] + [f"- {e}" for e in data_errors] + [""]

@@ -133,3 +133,4 @@ class Answer:
     confidence: float = 0.0
     dropped: tuple[str, ...] = ()  # generated sentences removed because no passage supported them
     notice: str = ""  # e.g. why the LLM answer fell back to the extractive one
+    query: str = ""  # a follow-up read with the conversation ("" when the question stood alone)

@@ -125,7 +125,7 @@ class WebApp:
         previous = user_questions(history)
         try:
             *drafts, turn = compose_turn(self.assistant, len(previous) + 1, message_text(message),
-                                         previous[-1:])
+                                         previous)
         except RagError as exc:
             yield f"\u26a0\ufe0f {md_text(str(exc))}"
             return
@@ -147,7 +147,8 @@ class WebApp:
         try:
             self.index()
             turn = None
-            for item in compose_turn(self.assistant, len(turns) + 1, message, [t.query for t in turns],
+            for item in compose_turn(self.assistant, len(turns) + 1, message,
+                                     [self.assistant.exchange(t.answer) for t in turns],
                                      int(passages or self.settings.top_k), retrieval, answer_mode):
                 if isinstance(item, str):
                     history[-1] = {"role": "assistant", "content": md_text(item)}

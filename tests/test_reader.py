@@ -1,0 +1,278 @@
+"""The learned reader on the bundled samples, with the real model, sentence vectors and index:
+questions in a reader's own words, questions about the article itself, follow-ups, refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rag import Assistant
+from rag.about import asks_about_article
+from rag.conversation import Exchange, exchanges, is_follow_up, resolve
+from rag.errors import RagError
+
+from conftest import ROOT, SAMPLES
+
+NATO = "000_b170d9b6d041f30c.txt"
+COALITION = "004_4f21d8328f07c64f.txt"
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_index, embedder):
+    from rag.config import Settings
+
+    return Assistant(Settings(), index=sample_index, embedder=embedder)
+
+
+def cited(answer) -> list[tuple[str, int]]:
+    return [(c.doc, c.paragraph) for c in answer.citations]
+
+
+def reproduces(answer) -> bool:
+    return all((SAMPLES / c.doc).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+               for c in answer.citations)
+
+
+@pytest.mark.model
+def test_a_heading_that_restates_the_question_is_not_the_answer(assistant, sample_index, embedder):
+    from rag.config import Settings
+
+    question = "What is the core purpose of the coalition meetings?"
+    heading = assistant.index.article_by_doc(COALITION).paragraph_text(4)
+    assert heading == "The Core Purpose of the Coalition Meeting"
+    answer = assistant.ask(question)
+    assert (COALITION, 4) == (answer.passages[0].doc, answer.passages[0].paragraph)  # retrieval finds it
+    assert all(c.quote != heading for c in answer.citations)
+    # however unsure, the reader's best sentence is in the section under the heading
+    eager = Assistant(Settings(abstain_below=0.0), index=sample_index, embedder=embedder).ask(question)
+    assert not eager.abstained and cited(eager)[0] == (COALITION, 5) and reproduces(eager)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question, words", [
+    ("what abt training for ukranian soldiers?", ("train",)),
+    ("wat do allies do about disinformation", ("propaganda", "disinformation")),
+    ("what kinda weapons r flowing into ukraine", ("missiles", "artillery", "weapon")),
+])
+def test_informal_spelling_is_answered_not_refused(assistant, question, words):
+    answer = assistant.ask(question)
+    assert not answer.abstained, question
+    assert answer.citations[0].doc == COALITION
+    assert any(w in answer.citations[0].quote.lower() for w in words), answer.text
+    assert reproduces(answer)
+
+
+@pytest.mark.model
+def test_questions_about_the_article_are_answered_from_its_byline_and_source_line(assistant):
+    author = assistant.ask("Who wrote the article about the coalition meeting?")
+    assert cited(author) == [(COALITION, 2)] and "Jhon Lennon" in author.citations[0].quote
+    views = assistant.ask("How many views does the coalition piece have?")
+    assert "42 views" in views.text
+    source = assistant.ask("Where did the story on joint arms production come from?")
+    assert source.citations[0].doc == NATO and "UNIAN" in source.citations[0].quote
+    assert all(reproduces(a) for a in (author, views, source))
+    # a byline never answers a question about the topic
+    topic = assistant.ask("What does the coalition meeting article discuss about aid?")
+    assert all("Jhon Lennon" not in c.quote for c in topic.citations)
+
+
+@pytest.mark.model
+def test_two_turn_follow_ups_use_the_conversation(assistant):
+    first = assistant.ask("What have Ukraine and NATO begun doing together?")
+    assert "joint arms production" in first.citations[0].quote
+    history = [assistant.exchange(first)]
+    why = assistant.ask("Why?", history=history)
+    assert why.query.startswith("Why?") and not why.abstained
+    assert why.citations[0].doc == NATO
+    assert why.citations[0].quote != first.citations[0].quote  # not the previous answer again
+    who = assistant.ask("who said that?", history=history)
+    assert who.citations[0].doc == NATO
+    assert "National Security and Defense Council" in who.citations[0].quote
+    when = assistant.ask("When did that start?", history=history)  # about what was cited
+    assert when.query.startswith("When did that start?")
+    assert all(h.doc == NATO for h in when.passages)
+    assert all(c.quote != first.citations[0].quote for c in when.citations)
+    more = assistant.ask("and what about training?", history=history)  # reads its own words
+    assert any("train" in c.quote for c in more.citations)
+    # a new topic is read alone: the old question is not dragged along
+    fresh = assistant.ask("What does the coalition give Ukraine apart from weapons?", history=history)
+    assert fresh.query == "" and fresh.citations[0].doc == COALITION
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "What is the boiling point of mercury?",
+    "Who won the 1998 football world cup?",
+    "How much did Germany pledge in air defence at the last meeting?",
+])
+def test_off_topic_and_unanswered_questions_are_refused(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert answer.confidence < assistant.reader.abstain_below
+
+
+@pytest.mark.model
+def test_confidence_is_calibrated_probability_and_in_the_json(assistant):
+    from rag import answer_to_dict
+
+    good = assistant.ask("What have Ukraine and NATO begun doing together?")
+    bad = assistant.ask("What is the boiling point of mercury?")
+    assert 0.0 <= bad.confidence < good.confidence <= 1.0
+    data = answer_to_dict(good)
+    assert data["confidence"] == round(good.confidence, 4) and data["query"] == ""
+
+
+@pytest.mark.model
+def test_the_lexical_reader_stays_selectable(sample_index, embedder):
+    from rag.config import Settings
+
+    lexical = Assistant(Settings(reader="lexical"), index=sample_index, embedder=embedder)
+    assert lexical.reader is None
+    answer = lexical.ask("What have Ukraine and NATO begun doing together?")
+    assert "joint arms production" in answer.text
+
+
+def test_follow_up_resolution_logic():
+    history = [Exchange("What have Ukraine and NATO begun doing together?", ((NATO, 0, 73),))]
+    assert is_follow_up("Why?") and is_follow_up("When did that start?") and is_follow_up("who said that?")
+    assert not is_follow_up("What does the coalition give Ukraine apart from weapons?")
+    why = resolve("Why?", history)
+    assert why.follow_up and why.query == f"Why? {history[0].query}"
+    assert why.exclude == ((NATO, 0, 73),) and why.cited_docs == (NATO,)
+    assert not resolve("Why?", []).follow_up
+    assert resolve("How is Ukraine's army trained by its allies?", history).query == \
+        "How is Ukraine's army trained by its allies?"
+    chat = exchanges([{"role": "user", "content": "What have Ukraine and NATO begun doing together?"},
+                      {"role": "assistant", "content": "..."}, {"role": "user", "content": "Why?"}])
+    assert [e.query for e in chat] == [history[0].query, f"Why? {history[0].query}"]
+
+
+def test_questions_about_the_article_are_told_from_questions_about_its_topic():
+    assert asks_about_article("Who is the author of this piece?") == "author"
+    assert asks_about_article("Which outlet carried the story?") == "source"
+    assert asks_about_article("How many people viewed the article?") == "views"
+    assert asks_about_article("who said that?", follow_up=True) == "source"
+    assert asks_about_article("who said that?") == ""
+    assert asks_about_article("Who wrote To Kill a Mockingbird?") == ""  # a topic, not the article
+
+
+def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
+    from rag.reader import Scorer
+
+    path = tmp_path / "reader_scorer.json"
+    path.write_text('{"format": "something-else/9"}')
+    with pytest.raises(RagError, match=r"reader_scorer.json cannot be used.*train_reader.py"):
+        Scorer.load(path)
+    path.write_text("{not json")
+    with pytest.raises(RagError, match="reader_scorer.json cannot be used"):
+        Scorer.load(path)
+    shipped = json.loads((ROOT / "rag/models/reader_scorer.json").read_text())
+    shipped["model"]["features"] = shipped["model"]["features"][:-1]
+    path.write_text(json.dumps(shipped))
+    with pytest.raises(RagError, match="this version reads"):
+        Scorer.load(path)
+
+
+@pytest.mark.model
+def test_the_cli_carries_a_conversation_in_a_history_file(tmp_path, embedder):
+    import os
+
+    from rag.config import Settings
+    from rag.indexer import update_index
+
+    update_index(SAMPLES, Settings(index_dir=tmp_path / "index"), embedder=embedder, progress=False)
+    conversation = tmp_path / "conversation.jsonl"
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index")}
+    run = [sys.executable, "-m", "rag.cli", "ask", "--json", "--history", str(conversation)]
+    first = subprocess.run(run + ["What have Ukraine and NATO begun doing together?"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    who = subprocess.run(run + ["who said that?"], env=env, capture_output=True, text=True, timeout=120)
+    assert who.returncode == 0, who.stderr
+    data = json.loads(who.stdout)
+    assert data["query"].startswith("who said that?") and "UNIAN" in data["answer"]
+    assert len(conversation.read_text().splitlines()) == 2
+    conversation.write_text("not json\n")
+    bad = subprocess.run(run + ["Why?"], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "conversation.jsonl" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_training_script_runs_end_to_end_on_a_few_questions(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "training" / "train_reader.py"), "all", "--quick",
+                           "--work", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from rag.reader import Scorer
+
+    scorer = Scorer.load(tmp_path / "reader_scorer.json")
+    assert len(scorer.model.weights) == len(scorer.model.features) and 0 < scorer.abstain_below < 1
+    assert "held-out by article" in done.stdout and "Solar_energy.txt" in done.stdout
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, embedder):
+        self.inner, self.texts = embedder, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, progress=None):
+        self.texts += list(texts)
+        return self.inner.encode(texts, progress)
+
+
+@pytest.mark.model
+def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path, embedder, samples):
+    import numpy as np
+
+    from rag.config import Settings
+    from rag.indexer import update_index
+    from rag.sentence_vectors import sentence_texts
+    from rag.store import Index
+
+    settings = Settings(index_dir=tmp_path / "index")
+    update_index(samples, settings, embedder=embedder, progress=False)
+    index = Index.load(settings.index_dir, settings)
+    article = index.article_by_doc(NATO)
+    stored = index.sentences[article.id]
+    texts = sentence_texts(article)
+    assert isinstance(stored.base, np.memmap) or isinstance(stored, np.memmap)
+    fresh = embedder.encode(texts)
+    assert stored.shape == fresh.shape and np.min(np.sum(stored.astype("float32") * fresh, 1)) > 0.999
+
+    path = samples / NATO
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new closing sentence about drones.\n",
+                    encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    update_index(samples, settings, embedder=counting, progress=False)
+    assert "A new closing sentence about drones." in counting.texts
+    assert not set(texts) & set(counting.texts)  # unchanged sentences kept their vectors
+
+
+@pytest.mark.model
+def test_an_index_saved_without_sentence_vectors_still_answers(tmp_path, embedder):
+    from rag.config import Settings
+    from rag.indexer import update_index
+    from rag.store import MANIFEST, Index
+
+    settings = Settings(index_dir=tmp_path / "index")
+    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    manifest = json.loads((settings.index_dir / MANIFEST).read_text())
+    for name in ("sentences.npy", "sentences.json"):
+        del manifest["checksums"][name]
+        (settings.index_dir / manifest["data"] / name).unlink()
+    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest))
+    index = Index.load(settings.index_dir, settings)
+    assert index.sentences == {}
+    answer = Assistant(settings, index=index, embedder=embedder).ask(
+        "What have Ukraine and NATO begun doing together?")
+    assert "joint arms production" in answer.citations[0].quote
+    assert index.sentences  # embedded on first use
+    counting = CountingEmbedder(embedder)
+    update_index(SAMPLES, settings, embedder=counting, progress=False)  # nothing changed but them
+    assert set(Index.load(settings.index_dir, settings).sentences) == set(index.articles)
+    assert counting.texts
