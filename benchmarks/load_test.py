@@ -13,7 +13,7 @@ the warm-up and after each level; each call is made in a new session, as plain H
 Each user is a ``gradio_client`` thread asking the sample questions through ``/ask`` one after
 another. Bounded: ``--requests`` questions per level in all (shared among its users) and
 ``--max-seconds`` per level, whichever comes first. Loopback only: other addresses are refused.
-Every answer is checked (it must cite the expected sentence); a wrong answer counts as an error.
+Every answer is checked (it must cite the expected paragraph); a wrong answer counts as an error.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUESTIONS = {  # question -> words its first citation must hold
-    "What have Ukraine and NATO begun doing together?": "joint arms production",
-    "Why are joint exercises held with Ukrainian forces?": "joint exercises",
-    "What do Western partners think of Ukraine's defense industry?": "defense industry",
-    "What is the core purpose of the coalition meetings?": "coalition",
+QUESTIONS = {  # question -> (article, paragraph) its first citation must be in
+    "What have Ukraine and NATO begun doing together?": ("000_b170d9b6d041f30c.txt", 1),
+    "Why are joint exercises held with Ukrainian forces?": ("004_4f21d8328f07c64f.txt", 7),
+    "What do Western partners think of Ukraine's defense industry?": ("000_b170d9b6d041f30c.txt", 3),
+    "How does intelligence sharing help Ukraine?": ("004_4f21d8328f07c64f.txt", 5),
 }
 
 
@@ -126,8 +126,8 @@ def run_level(url: str, users: int, requests: int, max_seconds: float, auth,
                 if new_sessions:
                     clients[number].reset_session()
                 answer = clients[number].predict(question, "hybrid", 5, api_name="/ask")
-                ok = (not answer["abstained"]
-                      and QUESTIONS[question] in answer["citations"][0]["quote"].lower())
+                first = answer["citations"][0] if answer["citations"] else {}
+                ok = not answer["abstained"] and (first.get("doc"), first.get("paragraph")) == QUESTIONS[question]
                 problem = None if ok else f"wrong answer to {question!r}"
             except Exception as exc:  # a failed request is counted, and the test goes on
                 problem = f"{type(exc).__name__}: {exc}"
