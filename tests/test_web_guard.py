@@ -152,6 +152,12 @@ def test_a_running_server_serves_an_index_updated_by_another_process(server):
                            "--index", str(server.settings.index_dir), "--quiet"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    from gradio_client import Client
+
+    answer = Client(server.url, verbose=False).predict(  # the next request over HTTP sees it
+        "How many puffins did survey 1 count on Quillmarsh?", "hybrid", 5, api_name="/ask")
+    assert answer["citations"][0]["doc"] == "puffins.txt"
+    assert all(p["doc"] != "004_4f21d8328f07c64f.txt" for p in answer["passages"])
     after = server.index()  # what the next request is answered from
     assert after is not before and after.article_by_doc("puffins.txt") is not None
     assert after.article_by_doc("004_4f21d8328f07c64f.txt") is None  # no citing deleted articles
