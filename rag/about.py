@@ -56,10 +56,10 @@ def asks_about_article(question: str, follow_up: bool = False) -> str:
 
 
 def find_line(kind: str, article_ids: Sequence[str], index) -> Found | None:
-    """The first sentence among the lead paragraphs of these articles that says ``kind``."""
-    says = next(s for k, asked, s in _KINDS if k == kind)
-    fallbacks = [k for k in ("author",) if k != kind and kind == "source"]
-    for pattern in [says] + [s for k, _, s in _KINDS if k in fallbacks]:
+    """The first sentence among the lead paragraphs of these articles that says ``kind`` (for a
+    source, the byline when no line names one)."""
+    says = {k: pattern for k, _, pattern in _KINDS}
+    for pattern in [says[kind]] + ([says["author"]] if kind == "source" else []):
         for article_id in dict.fromkeys(article_ids):
             article = index.articles.get(article_id)
             for para in article.paragraphs[:LEAD_PARAGRAPHS] if article else ():
