@@ -191,6 +191,8 @@ class Scorer:
             if model.features != FEATURES:
                 raise ValueError(f"it scores {', '.join(model.features)}, this version reads "
                                  f"{', '.join(FEATURES)}")
+            if not len(model.weights) == len(model.mean) == len(model.scale) == len(FEATURES):
+                raise ValueError(f"it holds {len(model.weights)} weights for {len(FEATURES)} signals")
             return cls(model, tuple(map(float, data["calibration"])), float(data["abstain_below"]),
                        float(data["second_ratio"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:

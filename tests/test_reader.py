@@ -174,6 +174,11 @@ def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
     path.write_text(json.dumps(shipped))
     with pytest.raises(RagError, match="this version reads"):
         Scorer.load(path)
+    shipped = json.loads((ROOT / "rag/models/reader_scorer.json").read_text())
+    shipped["model"]["weights"].append(1.0)
+    path.write_text(json.dumps(shipped))
+    with pytest.raises(RagError, match="17 weights for 16 signals"):
+        Scorer.load(path)
 
 
 @pytest.mark.model

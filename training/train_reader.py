@@ -140,8 +140,13 @@ def delexicalise(question: str, sentence: str, rng: random.Random) -> str:
 def xy(mined):
     import numpy as np
 
+    from rag.reader import FEATURES
+
     x = [c["features"] for row in mined for c in row["cands"]]
     y = [c["label"] for row in mined for c in row["cands"]]
+    if any(len(f) != len(FEATURES) for f in x):
+        raise SystemExit(f"the mined candidates carry another set of signals than the reader's "
+                         f"{len(FEATURES)}; mine again: python training/train_reader.py mine")
     return np.array(x, dtype="float64"), np.array(y)
 
 
