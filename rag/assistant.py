@@ -99,9 +99,10 @@ class Assistant:
             raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
         asked = clean_question(question, self.settings.max_question_chars)
         context = resolve(asked, history, self.settings.max_question_chars)
-        found = self.search(context.query, k=k, mode=mode)
         if context.stay:  # "Why?": about what was cited, not whatever else the words match
-            found = self._within(found, context.cited_docs, k, mode)
+            found = self._within(context.query, context.cited_docs, k, mode)
+        else:
+            found = self.search(context.query, k=k, mode=mode)
         began = time.perf_counter()
         if answer_mode == "llm":
             answer = yield from self._llm_answer(found, self.index)
@@ -113,14 +114,13 @@ class Assistant:
         yield replace(answer, question=asked, query=context.query if context.follow_up else "",
                       timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
 
-    def _within(self, found: "Search", docs: Sequence[str], k: int | None, mode: str | None) -> "Search":
-        """``found`` narrowed to the articles ``docs`` (searching deeper for their passages)."""
+    def _within(self, text: str, docs: Sequence[str], k: int | None, mode: str | None) -> "Search":
+        """The ``k`` best passages for ``text`` in the articles ``docs`` (searched deeper for
+        them), or in any article when none of theirs is found."""
         k = self.settings.top_k if k is None else k
-        wider = self.search(found.query, k=min(100, max(k * 4, 20)), mode=mode)
-        kept = [h for h in wider.hits if h.doc in docs][:k]
-        if not kept:
-            return found
-        return replace(found, hits=[replace(h, rank=n) for n, h in enumerate(kept, start=1)])
+        wider = self.search(text, k=min(100, max(k * 4, 20)), mode=mode)
+        kept = [h for h in wider.hits if h.doc in docs][:k] or wider.hits[:k]
+        return replace(wider, hits=[replace(h, rank=n) for n, h in enumerate(kept, start=1)])
 
     def exchange(self, answer: Answer) -> Exchange:
         """What a later follow-up needs to know of ``answer``."""

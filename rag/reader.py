@@ -15,8 +15,8 @@ logistic model trained by ``training/train_reader.py`` and shipped as JSON
   it holds the kind of thing asked for, how much it adds beyond restating the question;
 * the passage's retrieval score and rank, position and length.
 
-The best candidate's score, mapped to a probability by a calibration fitted on held-out
-articles (with unanswerable questions), is the answer's ``confidence``; under the calibrated
+The best candidate's score, mapped to a probability by a calibration fitted on the training
+questions (unanswerable ones included), is the answer's ``confidence``; under the calibrated
 threshold the assistant abstains. Reading costs no model call: a few dot products.
 """
 
