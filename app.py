@@ -1,16 +1,16 @@
 """Ask the articles in a browser: ``python app.py``, then open http://127.0.0.1:7860.
 
 Serves the index and articles the settings name (RAG_INDEX_DIR, RAG_ARTICLES_DIR; by default the
-bundled samples), on RAG_HOST:RAG_PORT. The page itself is built in ``rag/web.py``.
+bundled samples), on RAG_HOST:RAG_PORT. The page itself is built in ``rag/web/app.py``.
 """
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.config import Settings  # noqa: E402
-from rag.web import WebApp  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.web.app import WebApp  # noqa: E402
 
 web = WebApp(Settings.from_env())
 

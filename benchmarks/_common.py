@@ -18,8 +18,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-LANGCHAIN_MISSING = ("the LangChain recipe needs the bench extra: "
-                     ".venv/bin/pip install -e \".[bench]\" (skipped)")
+LANGCHAIN_MISSING = (
+    'the LangChain recipe needs the bench extra: .venv/bin/pip install -e ".[bench]" (skipped)'
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,16 +63,17 @@ def _cell(value) -> str:
 
 def run_worker(script: Path, *args: str) -> dict:
     """Run ``script --worker ...`` in a fresh process (clean peak memory); its last line is JSON."""
-    done = subprocess.run([sys.executable, str(script), "--worker", *args], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), "--worker", *args], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"{script.name} --worker {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def model_path() -> str:
-    from rag.config import DEFAULT_MODEL
-    from rag.embed import resolve_model_path
+    from rag.embed.encoder import resolve_model_path
+    from rag.settings import DEFAULT_MODEL
 
     return str(resolve_model_path(DEFAULT_MODEL))
 
@@ -102,15 +104,16 @@ def langchain_documents(folder: Path):
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     files = sorted(p for p in folder.rglob("*.txt"))
     texts = [p.read_text(encoding="utf-8") for p in files]
-    return splitter.create_documents(texts, metadatas=[{"doc": p.relative_to(folder).as_posix()}
-                                                       for p in files])
+    return splitter.create_documents(
+        texts, metadatas=[{"doc": p.relative_to(folder).as_posix()} for p in files]
+    )
 
 
 def squad_index(settings_overrides: dict | None = None):
     """Our index of the SQuAD dev articles in benchmarks/.cache (built once, then reused)."""
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings = Settings.from_env(index_dir=CACHE / "squad-dev-index", **(settings_overrides or {}))
     update_index(ARTICLES, settings, progress=False)

@@ -33,8 +33,24 @@ from pathlib import Path
 from _common import median, peak_rss_mb, run_worker, table
 
 WORDS = [w for w in (Path(__file__).read_text().split()) if w.isalpha()] + [
-    "river", "council", "bridge", "harbour", "election", "museum", "railway", "treaty", "orchestra",
-    "glacier", "festival", "parliament", "engineer", "vaccine", "satellite", "harvest", "dynasty"]
+    "river",
+    "council",
+    "bridge",
+    "harbour",
+    "election",
+    "museum",
+    "railway",
+    "treaty",
+    "orchestra",
+    "glacier",
+    "festival",
+    "parliament",
+    "engineer",
+    "vaccine",
+    "satellite",
+    "harvest",
+    "dynasty",
+]
 
 
 def make_corpus(folder: Path, count: int) -> None:
@@ -66,9 +82,9 @@ class HashEncoder:
 
 
 def worker(folder: Path, steps: int, store: str, encoder: str) -> dict:
-    from rag.config import Settings
-    from rag.embed import Embedder
-    from rag.indexer import update_index
+    from rag.embed.encoder import Embedder
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     work = Path(tempfile.mkdtemp(prefix="rag-bulk-"))
     try:
@@ -76,14 +92,19 @@ def worker(folder: Path, steps: int, store: str, encoder: str) -> dict:
         settings = Settings(index_dir=work / "index", ingest_chunks=steps, store=store_value)
         embedder = HashEncoder() if encoder == "hash" else Embedder(settings)
         if encoder == "model":
-            embedder.model
+            _ = embedder.model
         _import_what_indexing_uses(store)
         baseline = peak_rss_mb()  # libraries loaded: what follows is the indexing itself
         began = time.perf_counter()
         report = update_index(folder, settings, embedder=embedder, progress=False)
         seconds = time.perf_counter() - began
-        return {"peak_mb": peak_rss_mb(), "baseline_mb": baseline, "seconds": seconds,
-                "articles": report.articles, "chunks": report.chunks}
+        return {
+            "peak_mb": peak_rss_mb(),
+            "baseline_mb": baseline,
+            "seconds": seconds,
+            "articles": report.articles,
+            "chunks": report.chunks,
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -104,12 +125,16 @@ def _import_what_indexing_uses(store: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--store", default="faiss",
-                        help="faiss, a milvus-lite file name (vectors.db), or milvus://HOST:PORT/COLLECTION")
+    parser.add_argument(
+        "--store",
+        default="faiss",
+        help="faiss, a milvus-lite file name (vectors.db), or milvus://HOST:PORT/COLLECTION",
+    )
     parser.add_argument("--encoder", choices=("hash", "model"), default="hash")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--only", choices=("", "streamed", "all"), default="",
-                        help="run one of the two configurations")
+    parser.add_argument(
+        "--only", choices=("", "streamed", "all"), default="", help="run one of the two configurations"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=2048, help=argparse.SUPPRESS)
@@ -122,32 +147,64 @@ def main() -> None:
         began = time.perf_counter()
         make_corpus(folder, args.articles)
         size = sum(p.stat().st_size for p in folder.rglob("*.md")) / 1e6
-        print(f"corpus: {args.articles:,} articles, {size:,.0f} MB, made in {time.perf_counter() - began:.0f} s",
-              flush=True)
+        print(
+            f"corpus: {args.articles:,} articles, {size:,.0f} MB, made in {time.perf_counter() - began:.0f} s",
+            flush=True,
+        )
         configs = [("streamed (ingest_chunks=2048)", 2048), ("all at once", 10**9)]
         configs = [c for c in configs if args.only in ("", c[0].split()[0])]
         runs: dict[str, list[dict]] = {name: [] for name, _ in configs}
         for _ in range(args.rounds):
             for name, steps in configs:
-                result = run_worker(Path(__file__), "--folder", str(folder), "--steps", str(steps),
-                                    "--store", args.store, "--encoder", args.encoder)
+                result = run_worker(
+                    Path(__file__),
+                    "--folder",
+                    str(folder),
+                    "--steps",
+                    str(steps),
+                    "--store",
+                    args.store,
+                    "--encoder",
+                    args.encoder,
+                )
                 runs[name].append(result)
                 print(name, result, flush=True)
         rows = []
         for name, results in runs.items():
-            rows.append([name, results[0]["articles"], results[0]["chunks"],
-                         median([r["baseline_mb"] for r in results]), median([r["peak_mb"] for r in results]),
-                         median([r["peak_mb"] - r["baseline_mb"] for r in results]),
-                         median([r["seconds"] for r in results])])
-        print(table(["indexing", "articles", "chunks", "RSS before (MB)", "peak RSS (MB)",
-                     "growth (MB)", "seconds"], rows,
-                    f"Bulk indexing, {args.articles:,} synthetic articles ({size:,.0f} MB), store "
-                    f"{args.store}, encoder {args.encoder}, median of {args.rounds}"))
+            rows.append(
+                [
+                    name,
+                    results[0]["articles"],
+                    results[0]["chunks"],
+                    median([r["baseline_mb"] for r in results]),
+                    median([r["peak_mb"] for r in results]),
+                    median([r["peak_mb"] - r["baseline_mb"] for r in results]),
+                    median([r["seconds"] for r in results]),
+                ]
+            )
+        print(
+            table(
+                [
+                    "indexing",
+                    "articles",
+                    "chunks",
+                    "RSS before (MB)",
+                    "peak RSS (MB)",
+                    "growth (MB)",
+                    "seconds",
+                ],
+                rows,
+                f"Bulk indexing, {args.articles:,} synthetic articles ({size:,.0f} MB), store "
+                f"{args.store}, encoder {args.encoder}, median of {args.rounds}",
+            )
+        )
         if len(rows) < 2:
             return
         streamed, whole = rows[0][5], rows[1][5]
-        print(f"memory growth: all at once / streamed = {whole / streamed:.2f}x; "
-              f"streamed growth per MB of corpus = {streamed / size:.2f} MB")
+        print(
+            f"memory growth: all at once / streamed = {whole / streamed:.2f}x; "
+            f"streamed growth per MB of corpus = {streamed / size:.2f} MB"
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -29,16 +29,16 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=600)
     args = parser.parse_args()
 
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
-    from rag.verify import Claim, check_claims
+    from rag.answer.assistant import Assistant
+    from rag.answer.verify import Claim, check_claims
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings = Settings.from_env(index_dir=args.index)
     update_index(args.articles, settings, progress=False)
     assistant = Assistant(settings, index=Index.load(args.index, settings))
-    rows = [json.loads(l) for l in args.questions.read_text().splitlines()]
+    rows = [json.loads(line) for line in args.questions.read_text().splitlines()]
     rows = [r for r in rows if not r.get("unanswerable") and r["answer_any"]]
     rng = random.Random(0)
     rng.shuffle(rows)
@@ -52,12 +52,15 @@ def main() -> None:
             continue
         stem = row["question"].rstrip("?")
         wrong = rng.choice(rows)["answer_any"][0]
-        cases = {"gold": Claim(f"{stem} {row['answer_any'][0]}.", (gold,)),
-                 "other paragraph": Claim(f"{stem} {row['answer_any'][0]}.", (other,)),
-                 "wrong answer": Claim(f"{stem} {wrong}.", (gold,))}
+        cases = {
+            "gold": Claim(f"{stem} {row['answer_any'][0]}.", (gold,)),
+            "other paragraph": Claim(f"{stem} {row['answer_any'][0]}.", (other,)),
+            "wrong answer": Claim(f"{stem} {wrong}.", (gold,)),
+        }
         for name, claim in cases.items():
-            check = check_claims([claim], hits, assistant.index, assistant.embedder, minimum=None,
-                                 question=row["question"])[0]
+            check = check_claims(
+                [claim], hits, assistant.index, assistant.embedder, minimum=None, question=row["question"]
+            )[0]
             scored[name].append(check.support)
     print(f"{len(scored['gold'])} questions; share of claims counted as supported, by threshold")
     print(f"{'threshold':>9} {'gold (keep)':>12} {'other paragraph':>16} {'wrong answer':>13}")

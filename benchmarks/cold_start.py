@@ -40,8 +40,9 @@ def app_seconds(env: dict, timeout: float = 120.0) -> float | None:
     port = _free_port()
     env = {**env, "RAG_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     began = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while time.perf_counter() - began < timeout:
             if server.poll() is not None:
@@ -69,10 +70,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     index = CACHE / "cold-index"
-    env = {**os.environ, "RAG_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}
-    subprocess.run(RAG + ["index", str(ROOT / "articles"), "--quiet"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        RAG + ["index", str(ROOT / "articles"), "--quiet"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     slow_env = {**env, "RAG_EMBED_BACKEND": "sentence-transformers"}
     runs: dict[str, list[float]] = {"help": [], "ask": [], "ask_st": [], "app": []}
     for round_ in range(args.rounds):
@@ -84,17 +85,26 @@ def main() -> None:
             took = app_seconds(env)
             if took is not None:
                 runs["app"].append(took)
-    rows = [["rag --help", median(runs["help"]), "1"],
-            ["rag ask (cold)", median(runs["ask"]), "8"],
-            ["rag ask (cold), sentence-transformers loading", median(runs["ask_st"]), "-"]]
+    rows = [
+        ["rag --help", median(runs["help"]), "1"],
+        ["rag ask (cold)", median(runs["ask"]), "8"],
+        ["rag ask (cold), sentence-transformers loading", median(runs["ask_st"]), "-"],
+    ]
     if runs["app"]:
         rows.append(["python app.py to first answer", median(runs["app"]), "-"])
     else:
         print("python app.py did not answer (missing, or failed to start): not measured")
-    print(table(["command", "seconds (median)", "target"], rows,
-                f"Cold start, {args.rounds} rounds, fresh processes"))
-    print(f"\nrag ask: sentence-transformers loading / ours = "
-          f"{median(runs['ask_st']) / median(runs['ask']):.2f}x")
+    print(
+        table(
+            ["command", "seconds (median)", "target"],
+            rows,
+            f"Cold start, {args.rounds} rounds, fresh processes",
+        )
+    )
+    print(
+        f"\nrag ask: sentence-transformers loading / ours = "
+        f"{median(runs['ask_st']) / median(runs['ask']):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -18,32 +18,46 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import (ARTICLES, LANGCHAIN_MISSING, have_langchain, langchain_documents,
-                     langchain_embeddings, median, peak_rss_mb, run_worker, table)
+from _common import (
+    ARTICLES,
+    LANGCHAIN_MISSING,
+    have_langchain,
+    langchain_documents,
+    langchain_embeddings,
+    median,
+    peak_rss_mb,
+    run_worker,
+    table,
+)
 
 
 def ours(articles: Path) -> dict:
-    from rag.config import Settings
-    from rag.embed import Embedder
-    from rag.indexer import update_index
+    from rag.embed.encoder import Embedder
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     folder = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     try:
         settings = Settings.from_env(index_dir=folder / "index")
         embedder = Embedder(settings)
-        embedder.model  # loaded before the clock starts, as for LangChain
+        _ = embedder.model  # loaded before the clock starts, as for LangChain
         began = time.perf_counter()
         report = update_index(articles, settings, embedder=embedder, rebuild=True, progress=False)
         seconds = time.perf_counter() - began
         chars = sum(len(c.text) for c in _chunks(settings))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"chunks": report.chunks, "chars": chars, "seconds": seconds,
-            "embed_seconds": report.embed_seconds, "peak_mb": peak_rss_mb()}
+    return {
+        "chunks": report.chunks,
+        "chars": chars,
+        "seconds": seconds,
+        "embed_seconds": report.embed_seconds,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def _chunks(settings):
-    from rag.store import Index
+    from rag.store.index import Index
 
     return Index.load(settings.index_dir, settings).chunks.values()
 
@@ -57,8 +71,13 @@ def langchain(articles: Path) -> dict:
     docs = langchain_documents(articles)
     FAISS.from_documents(docs, embeddings)
     seconds = time.perf_counter() - began
-    return {"chunks": len(docs), "chars": sum(len(d.page_content) for d in docs), "seconds": seconds,
-            "embed_seconds": None, "peak_mb": peak_rss_mb()}
+    return {
+        "chunks": len(docs),
+        "chars": sum(len(d.page_content) for d in docs),
+        "seconds": seconds,
+        "embed_seconds": None,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def main() -> None:
@@ -82,14 +101,30 @@ def main() -> None:
         seconds = median([r["seconds"] for r in results])
         chunks, chars = results[0]["chunks"], results[0]["chars"]
         rates[system] = (chunks / seconds, chars / seconds, seconds)
-        rows.append([system, chunks, round(chars / chunks), seconds, chunks / seconds,
-                     chars / seconds / 1000, median([r["peak_mb"] for r in results])])
-    print(table(["system", "chunks", "chars/chunk", "seconds", "chunks/s", "k chars/s", "peak RSS MB"],
-                rows, f"Indexing {args.articles.name} ({args.rounds} round(s), medians)"))
+        rows.append(
+            [
+                system,
+                chunks,
+                round(chars / chunks),
+                seconds,
+                chunks / seconds,
+                chars / seconds / 1000,
+                median([r["peak_mb"] for r in results]),
+            ]
+        )
+    print(
+        table(
+            ["system", "chunks", "chars/chunk", "seconds", "chunks/s", "k chars/s", "peak RSS MB"],
+            rows,
+            f"Indexing {args.articles.name} ({args.rounds} round(s), medians)",
+        )
+    )
     if "langchain" in rates:
         (c0, k0, s0), (c1, k1, s1) = rates["ours"], rates["langchain"]
-        print(f"\nours / LangChain: {c0 / c1:.2f}x chunks/s, {k0 / k1:.2f}x characters/s, "
-              f"{s1 / s0:.2f}x less time for the same files")
+        print(
+            f"\nours / LangChain: {c0 / c1:.2f}x chunks/s, {k0 / k1:.2f}x characters/s, "
+            f"{s1 / s0:.2f}x less time for the same files"
+        )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
-import os
 import statistics
 import subprocess
 import sys
@@ -57,14 +57,18 @@ def free_port() -> int:
 
 def start_app(folder: Path, concurrency: int):
     """The web app on a copy of the samples, on a free loopback port; returns (url, app, demo)."""
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.web import WebApp
+    from rag.answer.assistant import Assistant
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
+    from rag.web.app import WebApp
 
     shutil.copytree(ROOT / "articles", folder / "articles")
-    settings = Settings(index_dir=folder / "index", articles_dir=folder / "articles",
-                        port=free_port(), concurrency=concurrency)
+    settings = Settings(
+        index_dir=folder / "index",
+        articles_dir=folder / "articles",
+        port=free_port(),
+        concurrency=concurrency,
+    )
     assistant = Assistant(settings)
     update_index(settings.articles_dir, settings, embedder=assistant.embedder, progress=False)
     app = WebApp(settings, assistant)
@@ -79,11 +83,22 @@ def serve_app(folder: Path, concurrency: int) -> tuple[str, subprocess.Popen]:
 
     shutil.copytree(ROOT / "articles", folder / "articles")
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_HOST": "127.0.0.1",
-           "RAG_PORT": str(port), "RAG_CONCURRENCY": str(concurrency),
-           "RAG_ARTICLES_DIR": str(folder / "articles"), "RAG_INDEX_DIR": str(folder / "index")}
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=folder,
-                              stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))
+    env = {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "RAG_HOST": "127.0.0.1",
+        "RAG_PORT": str(port),
+        "RAG_CONCURRENCY": str(concurrency),
+        "RAG_ARTICLES_DIR": str(folder / "articles"),
+        "RAG_INDEX_DIR": str(folder / "index"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "server.log", "w"),
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(240):
         try:
@@ -91,7 +106,7 @@ def serve_app(folder: Path, concurrency: int) -> tuple[str, subprocess.Popen]:
             return url, server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"app.py stopped: {(folder / 'server.log').read_text()[-2000:]}")
+                raise SystemExit(f"app.py stopped: {(folder / 'server.log').read_text()[-2000:]}") from None
             time.sleep(0.5)
     server.kill()
     raise SystemExit("app.py did not answer within 2 minutes; see its log")
@@ -104,8 +119,9 @@ def rss_mb(pid: int) -> float:
     return int(kb) / 1024
 
 
-def run_level(url: str, users: int, requests: int, max_seconds: float, auth,
-              new_sessions: bool = False) -> dict:
+def run_level(
+    url: str, users: int, requests: int, max_seconds: float, auth, new_sessions: bool = False
+) -> dict:
     from gradio_client import Client
 
     clients = [Client(url, verbose=False, auth=auth, httpx_kwargs={"timeout": 120}) for _ in range(users)]
@@ -127,7 +143,10 @@ def run_level(url: str, users: int, requests: int, max_seconds: float, auth,
                     clients[number].reset_session()
                 answer = clients[number].predict(question, "hybrid", 5, api_name="/ask")
                 first = answer["citations"][0] if answer["citations"] else {}
-                ok = not answer["abstained"] and (first.get("doc"), first.get("paragraph")) == QUESTIONS[question]
+                ok = (
+                    not answer["abstained"]
+                    and (first.get("doc"), first.get("paragraph")) == QUESTIONS[question]
+                )
                 problem = None if ok else f"wrong answer to {question!r}"
             except Exception as exc:  # a failed request is counted, and the test goes on
                 problem = f"{type(exc).__name__}: {exc}"
@@ -140,11 +159,16 @@ def run_level(url: str, users: int, requests: int, max_seconds: float, auth,
     wall = time.perf_counter() - began
     for client in clients:
         client.close()  # its heartbeat connection
-    return {"users": users, "requests": len(latencies) + len(errors), "errors": len(errors),
-            "first_error": errors[0] if errors else "", "seconds": round(wall, 2),
-            "throughput_rps": round(len(latencies) / wall, 2) if wall else 0.0,
-            "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else 0.0,
-            "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else 0.0}
+    return {
+        "users": users,
+        "requests": len(latencies) + len(errors),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "seconds": round(wall, 2),
+        "throughput_rps": round(len(latencies) / wall, 2) if wall else 0.0,
+        "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else 0.0,
+        "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else 0.0,
+    }
 
 
 def upload_in_background(url: str, folder: Path, auth) -> threading.Thread:
@@ -152,11 +176,21 @@ def upload_in_background(url: str, folder: Path, auth) -> threading.Thread:
     from gradio_client import Client, handle_file
 
     path = folder / "load_test_upload.txt"
-    path.write_text("Load Test Census\n\n" + "\n\n".join(
-        f"Survey {i} on the island of Quillmarsh counted {100 + i} puffins in bay {i}."
-        for i in range(150)) + "\n", encoding="utf-8")
-    thread = threading.Thread(target=lambda: Client(url, verbose=False, auth=auth).predict(
-        [handle_file(str(path))], api_name="/upload_articles"), daemon=True)
+    path.write_text(
+        "Load Test Census\n\n"
+        + "\n\n".join(
+            f"Survey {i} on the island of Quillmarsh counted {100 + i} puffins in bay {i}."
+            for i in range(150)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    thread = threading.Thread(
+        target=lambda: Client(url, verbose=False, auth=auth).predict(
+            [handle_file(str(path))], api_name="/upload_articles"
+        ),
+        daemon=True,
+    )
     thread.start()
     return thread
 
@@ -167,15 +201,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4, 8], help="levels (default 1 4 8)")
     parser.add_argument("--requests", type=int, default=40, help="questions per level (default 40)")
     parser.add_argument("--max-seconds", type=float, default=90, help="time limit per level (default 90)")
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="requests the started app answers at once (RAG_CONCURRENCY; default 4)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="requests the started app answers at once (RAG_CONCURRENCY; default 4)",
+    )
     parser.add_argument("--during-upload", action="store_true", help="index an upload during each level")
     parser.add_argument("--auth", help="user:password, for an app that asks for a login")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--memory", action="store_true",
-                        help="serve app.py in its own process; report its memory (see above)")
-    parser.add_argument("--seconds", type=float, default=30,
-                        help="with --memory: how long each level runs (default 30)")
+    parser.add_argument(
+        "--memory", action="store_true", help="serve app.py in its own process; report its memory (see above)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=30, help="with --memory: how long each level runs (default 30)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 1000 or not 0 < args.max_seconds <= 600 or max(args.users) > 32:
         parser.error("keep it bounded: --requests 1..1000, --max-seconds up to 600, at most 32 users")
@@ -205,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| users | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['users']} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | "
-              f"{r['p50_ms']} | {r['p95_ms']} |")
+        print(
+            f"| {r['users']} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | "
+            f"{r['p50_ms']} | {r['p95_ms']} |"
+        )
     for r in results:
         if r["errors"]:
             print(f"{r['users']} users, first error: {r['first_error']}")
@@ -234,17 +276,40 @@ def memory_test(args, auth) -> int:
                 uploading.join(timeout=300)
                 after = rss_mb(server.pid)
                 errors += r["errors"]
-                rows.append([users, r["requests"], r["errors"], r["p50_ms"], r["p95_ms"],
-                             round(warm), round(after), round(after / warm, 2)])
+                rows.append(
+                    [
+                        users,
+                        r["requests"],
+                        r["errors"],
+                        r["p50_ms"],
+                        r["p95_ms"],
+                        round(warm),
+                        round(after),
+                        round(after / warm, 2),
+                    ]
+                )
                 if r["errors"]:
                     print(f"{users} users, first error: {r['first_error']}")
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(table(["users", "requests", "errors", "p50 (ms)", "p95 (ms)", "RSS after warm-up (MB)",
-                 "RSS after (MB)", "after / warm-up"], rows,
-                f"/ask for {args.seconds:g} s per level, each call in a new session, while an "
-                f"article is uploaded"))
+    print(
+        table(
+            [
+                "users",
+                "requests",
+                "errors",
+                "p50 (ms)",
+                "p95 (ms)",
+                "RSS after warm-up (MB)",
+                "RSS after (MB)",
+                "after / warm-up",
+            ],
+            rows,
+            f"/ask for {args.seconds:g} s per level, each call in a new session, while an "
+            f"article is uploaded",
+        )
+    )
     return 1 if errors or any(row[-1] > 1.3 for row in rows) else 0
 
 

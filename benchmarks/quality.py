@@ -15,14 +15,22 @@ from __future__ import annotations
 import argparse
 import random
 
-from _common import (ARTICLES, LANGCHAIN_MISSING, QUESTIONS, have_langchain, langchain_documents,
-                     langchain_embeddings, squad_index, table)
+from _common import (
+    ARTICLES,
+    LANGCHAIN_MISSING,
+    QUESTIONS,
+    have_langchain,
+    langchain_documents,
+    langchain_embeddings,
+    squad_index,
+    table,
+)
 
 K = 5
 
 
 def answerable(sample: int | None):
-    from rag.evaluate import load_questions
+    from rag.evaluate.metrics import load_questions
 
     questions, _ = load_questions(QUESTIONS)
     questions = [q for q in questions if not q.unanswerable]
@@ -32,17 +40,24 @@ def answerable(sample: int | None):
 
 
 def ours(index, settings, questions, mode: str) -> tuple[float, float]:
-    from rag.embed import Embedder
-    from rag.evaluate import gold_spans, overlaps
-    from rag.retrieve import retrieve
+    from rag.answer.retrieve import retrieve
+    from rag.embed.encoder import Embedder
+    from rag.evaluate.metrics import gold_spans, overlaps
 
     embedder = Embedder(settings)
     vectors = embedder.encode([q.question for q in questions]) if mode != "bm25" else [None] * len(questions)
     hits_found, chars = 0, 0
     for question, vector in zip(questions, vectors):
         spans = gold_spans(question, index)
-        hits = retrieve(index, question.question, vector, k=K, mode=mode, fusion=settings.fusion,
-                        dense_weight=settings.dense_weight)
+        hits = retrieve(
+            index,
+            question.question,
+            vector,
+            k=K,
+            mode=mode,
+            fusion=settings.fusion,
+            dense_weight=settings.dense_weight,
+        )
         hits_found += any(overlaps(h.doc, h.start, h.end, spans) for h in hits)
         chars += sum(h.end - h.start for h in hits)
     return hits_found / len(questions), chars / len(questions)
@@ -51,7 +66,7 @@ def ours(index, settings, questions, mode: str) -> tuple[float, float]:
 def langchain(index, questions) -> tuple[float, float]:
     from langchain_community.vectorstores import FAISS
 
-    from rag.evaluate import gold_spans, overlaps
+    from rag.evaluate.metrics import gold_spans, overlaps
 
     embeddings = langchain_embeddings()
     store = FAISS.from_documents(langchain_documents(ARTICLES), embeddings)
@@ -60,8 +75,15 @@ def langchain(index, questions) -> tuple[float, float]:
     for question, vector in zip(questions, vectors):
         spans = gold_spans(question, index)
         docs = store.similarity_search_by_vector(vector, k=K)
-        hits_found += any(overlaps(d.metadata["doc"], d.metadata["start_index"],
-                                   d.metadata["start_index"] + len(d.page_content), spans) for d in docs)
+        hits_found += any(
+            overlaps(
+                d.metadata["doc"],
+                d.metadata["start_index"],
+                d.metadata["start_index"] + len(d.page_content),
+                spans,
+            )
+            for d in docs
+        )
         chars += sum(len(d.page_content) for d in docs)
     return hits_found / len(questions), chars / len(questions)
 
@@ -81,11 +103,18 @@ def main() -> None:
         rows.append(["LangChain recipe, 1000/200 chunks", recall, round(chars)])
     else:
         print(LANGCHAIN_MISSING)
-    print(table(["system", f"recall@{K}", f"chars returned (top {K})"], rows,
-                f"Retrieval quality, {len(questions)} answerable SQuAD dev questions"))
+    print(
+        table(
+            ["system", f"recall@{K}", f"chars returned (top {K})"],
+            rows,
+            f"Retrieval quality, {len(questions)} answerable SQuAD dev questions",
+        )
+    )
     if len(rows) == 3:
-        print(f"\nrecall@{K}: ours (hybrid) - LangChain = {100 * (rows[0][1] - rows[2][1]):+.1f} points, "
-              f"returning {rows[0][2] / rows[2][2]:.2f}x the text")
+        print(
+            f"\nrecall@{K}: ours (hybrid) - LangChain = {100 * (rows[0][1] - rows[2][1]):+.1f} points, "
+            f"returning {rows[0][2] / rows[2][2]:.2f}x the text"
+        )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300, help="questions per mode")
     args = parser.parse_args()
 
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.answer.assistant import Assistant
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings = Settings.from_env(index_dir=args.index)
     report = update_index(args.articles, settings)
@@ -50,17 +50,23 @@ def main() -> None:
     rows = {}
     for mode in ("hybrid", "dense", "bm25"):
         answers = [assistant.ask(q, mode=mode) for q in questions]
-        rows[mode] = {stage: [a.timings_ms[stage] for a in answers]
-                      for stage in ("embed", "retrieve", "answer", "total")}
+        rows[mode] = {
+            stage: [a.timings_ms[stage] for a in answers]
+            for stage in ("embed", "retrieve", "answer", "total")
+        }
     base = statistics.median(rows["dense"]["total"])
     print(f"\n{len(questions)} questions per mode, milliseconds (median of runs; p95)")
-    print(f"{'mode':8} {'embed p50':>10} {'retrieve p50':>13} {'answer p50':>11} "
-          f"{'total p50':>10} {'total p95':>10} {'p50 / dense':>12}")
+    print(
+        f"{'mode':8} {'embed p50':>10} {'retrieve p50':>13} {'answer p50':>11} "
+        f"{'total p50':>10} {'total p95':>10} {'p50 / dense':>12}"
+    )
     for mode, stages in rows.items():
         p50 = {s: statistics.median(v) for s, v in stages.items()}
-        print(f"{mode:8} {p50['embed']:10.1f} {p50['retrieve']:13.1f} {p50['answer']:11.1f} "
-              f"{p50['total']:10.1f} {percentile(stages['total'], 0.95):10.1f} "
-              f"{p50['total'] / base:12.2f}")
+        print(
+            f"{mode:8} {p50['embed']:10.1f} {p50['retrieve']:13.1f} {p50['answer']:11.1f} "
+            f"{p50['total']:10.1f} {percentile(stages['total'], 0.95):10.1f} "
+            f"{p50['total'] / base:12.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,15 @@ import random
 import time
 
 import numpy as np
-from _common import LANGCHAIN_MISSING, QUESTIONS, have_langchain, langchain_embeddings, percentile, squad_index, table
+from _common import (
+    LANGCHAIN_MISSING,
+    QUESTIONS,
+    have_langchain,
+    langchain_embeddings,
+    percentile,
+    squad_index,
+    table,
+)
 
 CANDIDATES = 50  # what retrieve() asks the vector index for
 
@@ -60,9 +68,9 @@ class IdIndex:
     """Our ``Index.search`` over bare vectors: chunk rows replaced by their ids."""
 
     def __init__(self, vectors, ids) -> None:
-        from rag import ann
-        from rag.faiss_store import FaissVectors
-        from rag.store import Index
+        from rag.store import ann
+        from rag.store.faiss_vectors import FaissVectors
+        from rag.store.index import Index
 
         store = FaissVectors(vectors, ann.Policy())
         self.index = Index("bench", vectors.d, {}, store, chunks={int(i): int(i) for i in ids})
@@ -78,7 +86,7 @@ def bytes_per_chunk(vectors) -> float:
 
 
 def measure_size(n: int, base, embedder, questions, lc_embeddings) -> list[list]:
-    from rag import ann
+    from rag.store import ann
 
     data = synthesise(base, n)
     ids = np.random.default_rng(1).choice(2**62, n, replace=False).astype("int64")
@@ -88,16 +96,35 @@ def measure_size(n: int, base, embedder, questions, lc_embeddings) -> list[list]
     flat.add_with_ids(data, ids)
     flat_build = time.perf_counter() - began
     total, search, exact = timed_queries(IdIndex(flat, ids), embedder, questions)
-    rows.append([n, "ours, exact (flat)", percentile(total, .5), percentile(total, .95),
-                 percentile(search, .5), "1.000", bytes_per_chunk(flat), flat_build])
+    rows.append(
+        [
+            n,
+            "ours, exact (flat)",
+            percentile(total, 0.5),
+            percentile(total, 0.95),
+            percentile(search, 0.5),
+            "1.000",
+            bytes_per_chunk(flat),
+            flat_build,
+        ]
+    )
     began = time.perf_counter()
     ivf, info = ann.rebuild(flat, ids, ann.Policy("ivf"))
     ivf_build = time.perf_counter() - began
     total, search, approx = timed_queries(IdIndex(ivf, ids), embedder, questions)
     recall = np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)])
-    rows.append([n, f"ours, approximate (IVF{info['nlist']},SQ8, nprobe {info['nprobe']})",
-                 percentile(total, .5), percentile(total, .95), percentile(search, .5), f"{recall:.3f}",
-                 bytes_per_chunk(ivf), ivf_build])
+    rows.append(
+        [
+            n,
+            f"ours, approximate (IVF{info['nlist']},SQ8, nprobe {info['nprobe']})",
+            percentile(total, 0.5),
+            percentile(total, 0.95),
+            percentile(search, 0.5),
+            f"{recall:.3f}",
+            bytes_per_chunk(ivf),
+            ivf_build,
+        ]
+    )
     del ivf, flat
     if lc_embeddings is not None:
         rows.append(langchain_row(n, data, lc_embeddings, questions))
@@ -121,8 +148,16 @@ def langchain_row(n: int, data, embeddings, questions) -> list:
         times.append((done - began) * 1000)
         search.append((done - embedded) * 1000)
     size = len(faiss.serialize_index(store.index)) / n
-    return [n, "LangChain recipe (exact IndexFlatL2)", percentile(times, .5), percentile(times, .95),
-            percentile(search, .5), "1.000", size, build]
+    return [
+        n,
+        "LangChain recipe (exact IndexFlatL2)",
+        percentile(times, 0.5),
+        percentile(times, 0.95),
+        percentile(search, 0.5),
+        "1.000",
+        size,
+        build,
+    ]
 
 
 def main() -> None:
@@ -131,7 +166,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="questions per configuration")
     parser.add_argument("--no-langchain", action="store_true")
     args = parser.parse_args()
-    from rag.embed import Embedder
+    from rag.embed.encoder import Embedder
 
     index, settings = squad_index()
     ids = np.fromiter(index.chunks, dtype="int64")
@@ -153,14 +188,22 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         rows += measure_size(n, base, embedder, questions, lc)
         print(table(HEADERS, rows[-3:] if lc else rows[-2:]), flush=True)
-    print(table(HEADERS, rows, f"Query latency, {len(questions)} questions per row, model loaded "
-                               "(ms; p50/p95 of embed + search)"))
+    print(
+        table(
+            HEADERS,
+            rows,
+            f"Query latency, {len(questions)} questions per row, model loaded "
+            "(ms; p50/p95 of embed + search)",
+        )
+    )
     for n in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == n]
         best = min(r[2] for r in mine[:2])
         if len(mine) == 3:
-            print(f"{n:>9,} chunks: LangChain p50 / our best p50 = {mine[2][2] / best:.2f}x; "
-                  f"exact / approximate search alone = {mine[0][4] / mine[1][4]:.1f}x")
+            print(
+                f"{n:>9,} chunks: LangChain p50 / our best p50 = {mine[2][2] / best:.2f}x; "
+                f"exact / approximate search alone = {mine[0][4] / mine[1][4]:.1f}x"
+            )
         else:
             print(f"{n:>9,} chunks: exact / approximate search alone = {mine[0][4] / mine[1][4]:.1f}x")
 

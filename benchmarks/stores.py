@@ -28,6 +28,7 @@ from pathlib import Path
 
 from _common import ARTICLES, QUESTIONS, median, percentile, table
 
+
 class CachedEncoder:
     """The real model's vectors, computed once and served from memory to every build."""
 
@@ -69,9 +70,9 @@ def store_value(store: str, work: Path) -> str:
 
 
 def build(store: str, work: Path, encoder, round_: int):
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     name = "faiss" if store == "faiss" else "milvus"
     settings = Settings(index_dir=work / f"{name}-{round_}", store=store_value(store, work))
@@ -82,7 +83,7 @@ def build(store: str, work: Path, encoder, round_: int):
 
 
 def query_times(index, settings, encoder, questions) -> dict[str, list[float]]:
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     assistant = Assistant(settings, index=index, embedder=encoder)
     dense, hybrid = [], []
@@ -98,8 +99,8 @@ def query_times(index, settings, encoder, questions) -> dict[str, list[float]]:
 
 
 def recall_at_5(index, settings, encoder, questions, mode: str) -> float:
-    from rag.assistant import Assistant
-    from rag.evaluate import gold_spans, overlaps
+    from rag.answer.assistant import Assistant
+    from rag.evaluate.metrics import gold_spans, overlaps
 
     assistant = Assistant(settings, index=index, embedder=encoder)
     found = []
@@ -114,25 +115,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="questions timed and scored")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--milvus", default="milvus-lite",
-                        help="milvus-lite (in this process), or a server: milvus://HOST:PORT/COLLECTION")
+    parser.add_argument(
+        "--milvus",
+        default="milvus-lite",
+        help="milvus-lite (in this process), or a server: milvus://HOST:PORT/COLLECTION",
+    )
     args = parser.parse_args()
     stores = ("faiss", args.milvus)
-    from rag.config import Settings
-    from rag.embed import Embedder
-    from rag.evaluate import load_questions
+    from rag.embed.encoder import Embedder
+    from rag.evaluate.metrics import load_questions
+    from rag.settings import Settings
 
     settings = Settings()
     embedder = Embedder(settings)
-    embedder.model
+    _ = embedder.model
     vectors, embed_seconds = embed_corpus(embedder, settings)
     questions = [q for q in load_questions(QUESTIONS)[0] if not q.unanswerable]
     random.Random(0).shuffle(questions)
     questions = questions[: args.n]
     vectors.update(zip([q.question for q in questions], embedder.encode([q.question for q in questions])))
     encoder = CachedEncoder(embedder, vectors)
-    print(f"{len(vectors) - len(questions)} chunks embedded once in {embed_seconds:.1f} s "
-          f"(shared by both stores); {len(questions)} questions", flush=True)
+    print(
+        f"{len(vectors) - len(questions)} chunks embedded once in {embed_seconds:.1f} s "
+        f"(shared by both stores); {len(questions)} questions",
+        flush=True,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="rag-stores-"))
     runs = {s: {"index": [], "dense": [], "hybrid": []} for s in stores}
@@ -146,23 +153,53 @@ def main() -> None:
                 runs[store]["dense"] += times["dense"]
                 runs[store]["hybrid"] += times["hybrid"]
                 if round_ == 0:
-                    recall[store] = {m: recall_at_5(index, store_settings, encoder, questions, m)
-                                     for m in ("dense", "hybrid")}
-                print(f"round {round_ + 1} {store}: index {seconds:.2f} s, dense p50 "
-                      f"{median(times['dense']):.2f} ms, hybrid p50 {median(times['hybrid']):.2f} ms", flush=True)
+                    recall[store] = {
+                        m: recall_at_5(index, store_settings, encoder, questions, m)
+                        for m in ("dense", "hybrid")
+                    }
+                print(
+                    f"round {round_ + 1} {store}: index {seconds:.2f} s, dense p50 "
+                    f"{median(times['dense']):.2f} ms, hybrid p50 {median(times['hybrid']):.2f} ms",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    rows = [[s, median(r["index"]), median(r["dense"]), percentile(r["dense"], .95),
-             median(r["hybrid"]), percentile(r["hybrid"], .95), f"{recall[s]['dense']:.3f}",
-             f"{recall[s]['hybrid']:.3f}"] for s, r in runs.items()]
-    print(table(["store", "index s (median)", "dense p50 ms", "dense p95 ms", "hybrid p50 ms",
-                 "hybrid p95 ms", "recall@5 dense", "recall@5 hybrid"], rows,
-                f"FAISS vs {args.milvus} on the SQuAD dev articles ({len(questions)} questions, "
-                f"{args.rounds} rounds; embedding excluded)"))
+    rows = [
+        [
+            s,
+            median(r["index"]),
+            median(r["dense"]),
+            percentile(r["dense"], 0.95),
+            median(r["hybrid"]),
+            percentile(r["hybrid"], 0.95),
+            f"{recall[s]['dense']:.3f}",
+            f"{recall[s]['hybrid']:.3f}",
+        ]
+        for s, r in runs.items()
+    ]
+    print(
+        table(
+            [
+                "store",
+                "index s (median)",
+                "dense p50 ms",
+                "dense p95 ms",
+                "hybrid p50 ms",
+                "hybrid p95 ms",
+                "recall@5 dense",
+                "recall@5 hybrid",
+            ],
+            rows,
+            f"FAISS vs {args.milvus} on the SQuAD dev articles ({len(questions)} questions, "
+            f"{args.rounds} rounds; embedding excluded)",
+        )
+    )
     faiss, milvus = rows
-    print(f"{args.milvus} / FAISS: index time {milvus[1] / faiss[1]:.2f}x, dense search p50 "
-          f"{milvus[2] / faiss[2]:.1f}x, hybrid retrieval p50 {milvus[4] / faiss[4]:.2f}x")
+    print(
+        f"{args.milvus} / FAISS: index time {milvus[1] / faiss[1]:.2f}x, dense search p50 "
+        f"{milvus[2] / faiss[2]:.1f}x, hybrid retrieval p50 {milvus[4] / faiss[4]:.2f}x"
+    )
 
 
 if __name__ == "__main__":

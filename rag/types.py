@@ -6,8 +6,8 @@ Every span is a pair of character offsets into the article's text, so that
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ EVALSETS = ROOT / "evalsets"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.config import Settings
-    from rag.embed import Embedder
+    from rag.embed.encoder import Embedder
+    from rag.settings import Settings
 
     model = Embedder(Settings())
-    model.model  # load now, once
+    _ = model.model  # load now, once
     return model
 
 
@@ -42,28 +42,31 @@ def store_setting(store: str, milvus_file: Path) -> str:
 @pytest.fixture(params=STORES)
 def any_settings(request, tmp_path, milvus_file):
     """Settings for a fresh index on each vector store in turn (FAISS, then a real Milvus engine)."""
-    from rag.config import Settings
+    from rag.settings import Settings
 
-    return Settings(index_dir=tmp_path / "index", articles_dir=SAMPLES,
-                    store=store_setting(request.param, milvus_file))
+    return Settings(
+        index_dir=tmp_path / "index", articles_dir=SAMPLES, store=store_setting(request.param, milvus_file)
+    )
 
 
 @pytest.fixture(scope="session", params=STORES)
 def store_index(request, tmp_path_factory, embedder, milvus_file):
     """An index of the bundled samples on each vector store in turn, built once and shared read-only."""
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
-    settings = Settings(index_dir=tmp_path_factory.mktemp(request.param) / "index",
-                        store=store_setting(request.param, milvus_file))
+    settings = Settings(
+        index_dir=tmp_path_factory.mktemp(request.param) / "index",
+        store=store_setting(request.param, milvus_file),
+    )
     update_index(SAMPLES, settings, embedder=embedder, progress=False)
     return Index.load(settings.index_dir, settings)
 
 
 @pytest.fixture
 def settings(tmp_path):
-    from rag.config import Settings
+    from rag.settings import Settings
 
     return Settings(index_dir=tmp_path / "index", articles_dir=SAMPLES)
 
@@ -79,9 +82,9 @@ def samples(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder):
     """An index of the bundled samples, built once and shared read-only."""
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("sample") / "index")
     update_index(SAMPLES, settings, embedder=embedder, progress=False)

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from rag import ann
-from rag.config import Settings
-from rag.faiss_store import FaissVectors
-from rag.store import Index
+from rag.settings import Settings
+from rag.store import ann
+from rag.store.faiss_vectors import FaissVectors
+from rag.store.index import Index
 from rag.types import Article, Chunk, Paragraph
 
 DIM = 32
@@ -25,12 +25,23 @@ def fake_article(number: int, chunks: int) -> Article:
     for i, word in enumerate(words, start=1):
         paragraphs.append(Paragraph(f"a{number}", i, at, at + len(word), f"p{number}.{i}"))
         at += len(word) + 2
-    return Article(f"a{number}", f"a{number}.txt", f"Article {number}", text, f"sha{number}", tuple(paragraphs))
+    return Article(
+        f"a{number}", f"a{number}.txt", f"Article {number}", text, f"sha{number}", tuple(paragraphs)
+    )
 
 
 def chunks_of(article: Article) -> list[Chunk]:
-    return [Chunk(hash((article.id, p.number)) & (2**62 - 1), article.id, p.number, p.start, p.end,
-                  article.text[p.start : p.end]) for p in article.paragraphs]
+    return [
+        Chunk(
+            hash((article.id, p.number)) & (2**62 - 1),
+            article.id,
+            p.number,
+            p.start,
+            p.end,
+            article.text[p.start : p.end],
+        )
+        for p in article.paragraphs
+    ]
 
 
 def vectors_for(chunks: list[Chunk]) -> np.ndarray:
@@ -87,8 +98,14 @@ def test_approximate_search_finds_the_right_chunks(tmp_path):
     exact.vectors.add(ids, np.stack([stored[i] for i in ids]))
     probes = ids[::60]
     assert all(index.search(stored[i], 1)[0][0].id == i for i in probes)
-    overlap = [len({c.id for c, _ in index.search(stored[i] + 0.3, 10)}
-                   & {c.id for c, _ in exact.search(stored[i] + 0.3, 10)}) / 10 for i in probes]
+    overlap = [
+        len(
+            {c.id for c, _ in index.search(stored[i] + 0.3, 10)}
+            & {c.id for c, _ in exact.search(stored[i] + 0.3, 10)}
+        )
+        / 10
+        for i in probes
+    ]
     assert np.mean(overlap) >= 0.9
 
 
@@ -135,7 +152,7 @@ def test_shrinking_below_half_the_threshold_goes_back_to_exact(tmp_path):
 
 @pytest.mark.model
 def test_rag_index_switches_with_the_real_model(samples, settings, embedder):
-    from rag.indexer import update_index
+    from rag.store.indexer import update_index
 
     small = settings.with_(ann_threshold=10)
     report = update_index(samples, small, embedder=embedder, progress=False)
@@ -144,8 +161,9 @@ def test_rag_index_switches_with_the_real_model(samples, settings, embedder):
     top, score = index.search(embedder.encode_query("joint arms production between Ukraine and NATO"), 3)[0]
     assert index.articles[top.article_id].doc == "000_b170d9b6d041f30c.txt" and top.paragraph == 1
     changed = samples / "000_b170d9b6d041f30c.txt"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nA new closing paragraph about drones.\n",
-                       encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nA new closing paragraph about drones.\n", encoding="utf-8"
+    )
     update = update_index(samples, small, embedder=embedder, progress=False)
     assert update.embedded_chunks == 1 and update.chunks == report.chunks + 1
     flat = small.with_(index_type="flat")
@@ -167,7 +185,7 @@ class HashEncoder:
 
 
 def test_bulk_indexing_switches_to_the_compact_index_as_soon_as_it_crosses_the_threshold(tmp_path):
-    from rag.indexer import update_index
+    from rag.store.indexer import update_index
 
     folder = tmp_path / "articles"
     folder.mkdir()

@@ -6,14 +6,13 @@ import json
 import re
 
 import pytest
+from conftest import EVALSETS, SAMPLES
 
 from rag import Assistant, answer_to_dict
-from rag.answer import NOT_IN_ARTICLES
-from rag.assistant import clean_question
+from rag.answer.assistant import clean_question
+from rag.answer.extractive import NOT_IN_ARTICLES
+from rag.answer.retrieve import rrf, score_fusion
 from rag.errors import QuestionError
-from rag.retrieve import rrf, score_fusion
-
-from conftest import EVALSETS, SAMPLES
 
 pytestmark = pytest.mark.model
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def assistant(store_index, embedder):
     """The assistant on the samples, once with FAISS and once with Milvus holding the vectors."""
-    from rag.config import Settings
+    from rag.settings import Settings
 
     return Assistant(Settings(), index=store_index, embedder=embedder)
 

@@ -16,12 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLES
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 QUESTION = "What have Ukraine and NATO begun doing together?"
 FIRST_QUOTE = "Ukraine and the North Atlantic Alliance have begun joint arms production."
@@ -48,10 +53,10 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory, embedder):
     """A WebApp on a writable copy of the samples, served by Gradio on 127.0.0.1."""
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.web import WebApp
+    from rag.answer.assistant import Assistant
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
+    from rag.web.app import WebApp
 
     root = tmp_path_factory.mktemp("web")
     shutil.copytree(SAMPLES, root / "articles")
@@ -60,8 +65,7 @@ def web(tmp_path_factory, embedder):
     app = WebApp(settings, Assistant(settings, embedder=embedder))
     app.is_sample_collection = lambda: True  # a copy of the samples: offer their example questions
     demo = app.build()
-    options = {**app.launch_options(), "server_port": free_port(), "quiet": True,
-               "prevent_thread_lock": True}
+    options = {**app.launch_options(), "server_port": free_port(), "quiet": True, "prevent_thread_lock": True}
     demo.launch(**options)
     app.url = f"http://127.0.0.1:{options['server_port']}/"
     yield app
@@ -194,7 +198,9 @@ def test_find_a_source_in_the_page(page):
     from playwright.sync_api import expect
 
     page.get_by_role("tab", name="Find a source").click()
-    page.locator("#rag-claim textarea").fill("Western partners see Ukrainian defense industry as globally competitive")
+    page.locator("#rag-claim textarea").fill(
+        "Western partners see Ukrainian defense industry as globally competitive"
+    )
     page.locator("#rag-find").click()
     best = page.locator("#rag-found .rag-found").first
     expect(best.locator(".rag-card-head")).to_contain_text("para. 3")
@@ -204,15 +210,16 @@ def test_find_a_source_in_the_page(page):
 
 
 def test_follow_up_question_is_read_with_the_previous_one(web):
-    from rag.web_chat import answer_turn
+    from rag.web.chat import answer_turn
 
     first = answer_turn(web.assistant, 1, QUESTION, [])
     follow = answer_turn(web.assistant, 2, "and what about training?", [web.assistant.exchange(first.answer)])
     assert follow.query == f"and what about training? {QUESTION}"
     assert not follow.answer.abstained
     assert any("train" in c.quote for c in follow.answer.citations)
-    alone = answer_turn(web.assistant, 2, "Who reported the joint production?",
-                        [web.assistant.exchange(first.answer)])
+    alone = answer_turn(
+        web.assistant, 2, "Who reported the joint production?", [web.assistant.exchange(first.answer)]
+    )
     assert alone.query == alone.question == "Who reported the joint production?"
 
 
@@ -223,8 +230,9 @@ def test_gradio_api_answers_finds_sources_and_checks_uploads(web, tmp_path):
     client = Client(web.url, verbose=False)
     answer = client.predict(QUESTION, "hybrid", 5, api_name="/ask")
     assert answer["citations"][0]["quote"] == FIRST_QUOTE and answer["citations"][0]["paragraph"] == 1
-    found = client.predict("Soldiers are being trained on new equipment, tactical maneuvers", 5,
-                           api_name="/find_sources")
+    found = client.predict(
+        "Soldiers are being trained on new equipment, tactical maneuvers", 5, api_name="/find_sources"
+    )
     assert found[0]["exact"] and found[0]["support"] == 1.0
     assert found[0]["formats"]["bibtex"].startswith("@misc{")
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "..."}]
@@ -242,7 +250,7 @@ def test_gradio_api_answers_finds_sources_and_checks_uploads(web, tmp_path):
 
 
 def test_upload_limits_and_file_names(web, tmp_path):
-    from rag.web_uploads import UploadError, check_files, check_index_folder, safe_name
+    from rag.web.uploads import UploadError, check_files, check_index_folder, safe_name
 
     assert safe_name("../../etc/passwd.txt") == "passwd.txt"
     assert safe_name("..\\..\\boot.ini.MD") == "boot.ini.md"
@@ -254,9 +262,11 @@ def test_upload_limits_and_file_names(web, tmp_path):
     small = web.settings.with_(upload_max_mb=0.001, upload_max_files=3)
     ok, refused = check_files([("big.txt", big), ("empty.md", empty), ("x.docx", big)], small)
     assert ok == []
-    assert refused == ["big.txt: 0.0 MB is over the 0.001 MB upload limit; split it or add it with rag index",
-                       "empty.md: the file is empty",
-                       "x.docx: only .txt, .md, .markdown, .html, .htm, .pdf files can be added"]
+    assert refused == [
+        "big.txt: 0.0 MB is over the 0.001 MB upload limit; split it or add it with rag index",
+        "empty.md: the file is empty",
+        "x.docx: only .txt, .md, .markdown, .html, .htm, .pdf files can be added",
+    ]
     with pytest.raises(UploadError, match="4 files were uploaded at once; the limit is 3"):
         check_files([("a.txt", big)] * 4, small)
     elsewhere = web.settings.with_(articles_dir=tmp_path / "other")
@@ -272,11 +282,17 @@ def test_python_app_py_starts_on_localhost_and_answers(tmp_path):
 
     port = free_port()
     shutil.copytree(SAMPLES, tmp_path / "articles")
-    env = {**os.environ, "RAG_PORT": str(port), "RAG_INDEX_DIR": str(tmp_path / "index"),
-           "RAG_ARTICLES_DIR": str(tmp_path / "articles"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "RAG_PORT": str(port),
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_ARTICLES_DIR": str(tmp_path / "articles"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
     began = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:

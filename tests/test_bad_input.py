@@ -7,8 +7,8 @@ import os
 import pytest
 
 from rag.errors import ArticlesFolderError
-from rag.indexer import update_index
-from rag.store import Index
+from rag.store.index import Index
+from rag.store.indexer import update_index
 
 pytestmark = pytest.mark.model
 
@@ -77,8 +77,15 @@ def test_unreadable_file_is_named(tmp_path, settings, embedder, monkeypatch):
     secret.chmod(0)
     if os.geteuid() == 0:  # root reads anything: make the read fail as it would for a user
         real = os.open
-        monkeypatch.setattr(os, "open", lambda path, *a, **k: (_ for _ in ()).throw(
-            PermissionError(13, "Permission denied")) if str(path).endswith("secret.txt") else real(path, *a, **k))
+        monkeypatch.setattr(
+            os,
+            "open",
+            lambda path, *a, **k: (
+                (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                if str(path).endswith("secret.txt")
+                else real(path, *a, **k)
+            ),
+        )
     report = run(folder, settings, embedder)
     assert "permission denied" in messages(report)["secret.txt"]
     assert report.articles == 1

@@ -14,26 +14,33 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.model
 
-HERONS = ("The Zanzibar Grey Heron Survey\n\nVolunteers counted 412 grey herons on the mangrove "
-          "shores of Zanzibar during the 2023 survey.\n\nThe herons nest in colonies and feed "
-          "mostly on mudskippers at low tide.\n")
+HERONS = (
+    "The Zanzibar Grey Heron Survey\n\nVolunteers counted 412 grey herons on the mangrove "
+    "shores of Zanzibar during the 2023 survey.\n\nThe herons nest in colonies and feed "
+    "mostly on mudskippers at low tide.\n"
+)
 SECRET = "Kestrelwood vault combination is 7731-alpha.\n"
 
 
 def rag(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``rag ARGS`` in a process of its own, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 def indexed(index_dir: Path) -> dict[str, str]:
-    from rag.config import Settings
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
 
     index = Index.load(index_dir, Settings(index_dir=index_dir))
     return {a.doc: a.text for a in index.articles.values()}
@@ -60,8 +67,10 @@ def test_pipe_and_links_out_of_the_folder_are_skipped_by_name(tmp_path):
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
     assert any(f"{folder / 'pipe.txt'}: is not a regular file (a named pipe)" in w for w in warnings)
-    assert any(f"{folder / 'p.txt'}: is a link to {outside / 'secret.txt'}, outside the articles "
-               "folder" in w for w in warnings)
+    assert any(
+        f"{folder / 'p.txt'}: is a link to {outside / 'secret.txt'}, outside the articles folder" in w
+        for w in warnings
+    )
     assert len(warnings) == 2, warnings
     texts = indexed(tmp_path / "index")
     assert sorted(texts) == ["herons.txt", "kites.txt"]
@@ -69,9 +78,9 @@ def test_pipe_and_links_out_of_the_folder_are_skipped_by_name(tmp_path):
 
 
 def test_a_pipe_swapped_in_after_the_scan_is_refused_without_blocking(tmp_path):
-    from rag.config import Settings
     from rag.errors import ArticleError
     from rag.ingest import read_file
+    from rag.settings import Settings
 
     os.mkfifo(tmp_path / "late.txt")
     outcome: queue.Queue = queue.Queue()
@@ -89,8 +98,8 @@ def test_a_pipe_swapped_in_after_the_scan_is_refused_without_blocking(tmp_path):
 
 def test_a_link_that_used_to_be_indexed_is_dropped(tmp_path, embedder):
     """An index built before links were checked (or a file later replaced by a link) loses it."""
-    from rag.config import Settings
-    from rag.indexer import update_index
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -109,8 +118,8 @@ def test_a_link_that_used_to_be_indexed_is_dropped(tmp_path, embedder):
 # ---- encodings ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_utf16_and_utf32_without_a_bom_are_read_not_called_binary(tmp_path, embedder, encoding):
-    from rag.config import Settings
-    from rag.indexer import update_index
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -126,19 +135,26 @@ def test_utf16_and_utf32_without_a_bom_are_read_not_called_binary(tmp_path, embe
 
 def test_offsets_index_the_text_after_a_utf8_bom(tmp_path, embedder):
     """`rag cite` reports characters start-end; they index the file decoded as UTF-8 with its BOM
-    removed, which is what ``rag.ingest.article_text`` returns."""
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.ingest import article_text
+    removed, which is what ``rag.ingest.articles.article_text`` returns."""
+    from rag.ingest.articles import article_text
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     folder = tmp_path / "articles"
     folder.mkdir()
     path = folder / "herons.txt"
     path.write_bytes(b"\xef\xbb\xbf" + HERONS.encode("utf-8"))
-    update_index(folder, Settings(index_dir=tmp_path / "index", articles_dir=folder),
-                 embedder=embedder, progress=False)
-    done = rag("cite", "Volunteers counted 412 grey herons on the mangrove shores",
-               "--format", "csl-json", "--index", str(tmp_path / "index"))
+    update_index(
+        folder, Settings(index_dir=tmp_path / "index", articles_dir=folder), embedder=embedder, progress=False
+    )
+    done = rag(
+        "cite",
+        "Volunteers counted 412 grey herons on the mangrove shores",
+        "--format",
+        "csl-json",
+        "--index",
+        str(tmp_path / "index"),
+    )
     assert done.returncode == 0, done.stderr
     note = json.loads(done.stdout)[0]["note"]
     quote = note.split('"')[1]
@@ -148,10 +164,10 @@ def test_offsets_index_the_text_after_a_utf8_bom(tmp_path, embedder):
 
 
 # ---- a killed writer, and two writers -------------------------------------------------------------
-KILLED_WRITER = r'''
+KILLED_WRITER = r"""
 import os, sys, time
 from pathlib import Path
-from rag import store
+from rag.store import index as store
 
 def stop(src, dst):
     print("WRITTEN", src, flush=True)
@@ -159,19 +175,24 @@ def stop(src, dst):
 
 os.replace = stop
 store._write_atomic(Path(sys.argv[1]) / "manifest.json", "{}\n")
-'''
+"""
 
 
 def test_temp_files_of_a_killed_writer_are_removed_by_the_next_run(tmp_path, embedder):
-    from rag.config import Settings
-    from rag.indexer import update_index
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     folder, index_dir = tmp_path / "articles", tmp_path / "index"
     folder.mkdir()
     index_dir.mkdir()
     (folder / "herons.txt").write_text(HERONS, encoding="utf-8")
-    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(index_dir)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(index_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = child.stdout.readline()
         assert line.startswith("WRITTEN"), child.stderr.read()
@@ -182,22 +203,26 @@ def test_temp_files_of_a_killed_writer_are_removed_by_the_next_run(tmp_path, emb
     assert leftover.exists()
     alive = index_dir / f".manifest.json.{os.getppid()}.tmp"  # its writer still runs: kept
     alive.write_text("{}\n")
-    update_index(folder, Settings(index_dir=index_dir, articles_dir=folder), embedder=embedder,
-                 progress=False)
+    update_index(
+        folder, Settings(index_dir=index_dir, articles_dir=folder), embedder=embedder, progress=False
+    )
     assert not leftover.exists() and alive.exists()
 
 
 def test_a_second_index_run_says_at_once_whom_it_waits_for(tmp_path, samples):
-    from rag.indexer import _writer_lock
+    from rag.store.lock import writer_lock
 
     index_dir = tmp_path / "index"
     lines: queue.Queue = queue.Queue()
-    with _writer_lock(index_dir, notify=lambda message: None):  # this test process is indexing
-        second = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", str(samples), "--index",
-                                   str(index_dir), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=lambda: [lines.put(line) for line in second.stderr],
-                         daemon=True).start()
+    with writer_lock(index_dir, notify=lambda message: None):  # this test process is indexing
+        second = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "index", str(samples), "--index", str(index_dir), "--quiet"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=lambda: [lines.put(line) for line in second.stderr], daemon=True).start()
         began = time.monotonic()
         first = lines.get(timeout=60)
         assert f"waiting for another indexing run (pid {os.getpid()})" in first
@@ -209,17 +234,22 @@ def test_a_second_index_run_says_at_once_whom_it_waits_for(tmp_path, samples):
 
 # ---- Markdown images, pypdf's remarks -------------------------------------------------------------
 def test_markdown_images_do_not_split_or_reorder_sentences(tmp_path):
-    from rag.ingest import parse_article
+    from rag.ingest.articles import parse_article
 
-    text = ("# Herons\n\nHerons nest in colonies. ![a grey heron](https://e.org/img/heron.v2.png) "
-            "They feed at low tide! See [the survey](https://e.org/a.b.html). ![map](m.png)\n")
+    text = (
+        "# Herons\n\nHerons nest in colonies. ![a grey heron](https://e.org/img/heron.v2.png) "
+        "They feed at low tide! See [the survey](https://e.org/a.b.html). ![map](m.png)\n"
+    )
     path = tmp_path / "herons.md"
     path.write_text(text, encoding="utf-8")
     article, _ = parse_article(path, "herons.md", path.read_bytes())
     sentences = [text[s:e] for s, e in article.paragraphs[1].sentences]
-    assert sentences == ["Herons nest in colonies.",
-                         "![a grey heron](https://e.org/img/heron.v2.png) They feed at low tide!",
-                         "See [the survey](https://e.org/a.b.html).", "![map](m.png)"]
+    assert sentences == [
+        "Herons nest in colonies.",
+        "![a grey heron](https://e.org/img/heron.v2.png) They feed at low tide!",
+        "See [the survey](https://e.org/a.b.html).",
+        "![map](m.png)",
+    ]
     starts = [s for s, _ in article.paragraphs[1].sentences]
     assert starts == sorted(starts)
 
@@ -230,7 +260,7 @@ def test_pypdf_remarks_on_a_damaged_pdf_go_to_the_log_not_stderr(tmp_path, capfd
 
     from fpdf import FPDF
 
-    from rag.readers import extract
+    from rag.ingest.readers import extract
 
     pdf = FPDF()
     pdf.add_page()
@@ -238,7 +268,7 @@ def test_pypdf_remarks_on_a_damaged_pdf_go_to_the_log_not_stderr(tmp_path, capfd
     pdf.multi_cell(0, 8, "Herons nest in colonies on the mangrove shores of Zanzibar.")
     path = tmp_path / "damaged.pdf"  # a wrong startxref offset: pypdf repairs it, and remarks on it
     path.write_bytes(re.sub(rb"startxref\s+\d+", b"startxref\n99", bytes(pdf.output())))
-    with caplog.at_level(logging.INFO, logger="rag.readers"):
+    with caplog.at_level(logging.INFO, logger="rag.ingest.readers"):
         text = extract(path, path.read_bytes()).text
     assert "Herons nest in colonies" in text
     assert capfd.readouterr().err == ""

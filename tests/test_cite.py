@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SAMPLES
 
 ENGINES = """---
@@ -26,14 +25,16 @@ The Analytical Engine weaves algebraic patterns just as the Jacquard loom weaves
 
 It could be programmed with punched cards borrowed from the textile industry.
 """
-LOOM_QUOTE = "The Analytical Engine weaves algebraic patterns just as the Jacquard loom weaves flowers and leaves."
+LOOM_QUOTE = (
+    "The Analytical Engine weaves algebraic patterns just as the Jacquard loom weaves flowers and leaves."
+)
 
 
 @pytest.fixture(scope="module")
 def cite_index(tmp_path_factory, embedder):
     """Index of the samples plus a Markdown article with front matter (author, date, URL)."""
-    from rag.config import Settings
-    from rag.indexer import update_index
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     root = tmp_path_factory.mktemp("cite")
     folder = root / "articles"
@@ -46,14 +47,14 @@ def cite_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="module")
 def assistant(cite_index, embedder):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     return Assistant(cite_index, embedder=embedder)
 
 
 @pytest.mark.model
 def test_answer_citation_formats_carry_quote_locator_and_metadata(assistant):
-    from rag.cite import all_formats, reference
+    from rag.cite.formats import all_formats, reference
 
     answer = assistant.ask("What does the Analytical Engine weave?")
     assert not answer.abstained
@@ -68,8 +69,9 @@ def test_answer_citation_formats_carry_quote_locator_and_metadata(assistant):
 
     in_text, entry = formats["apa"].splitlines()
     assert in_text == f'"{LOOM_QUOTE}" (Lovelace, 2024, para. 3)'
-    assert entry == ("Lovelace, A. (2024, March 5). Notes on the Analytical Engine. "
-                     "https://example.org/engines")
+    assert entry == (
+        "Lovelace, A. (2024, March 5). Notes on the Analytical Engine. https://example.org/engines"
+    )
 
     bib = formats["bibtex"]
     assert bib.startswith("@misc{lovelace2024p3,") and bib.count("{") == bib.count("}")
@@ -84,14 +86,30 @@ def test_answer_citation_formats_carry_quote_locator_and_metadata(assistant):
 
 
 def test_formats_escape_special_characters_and_drop_unsafe_urls():
-    from rag.cite import Reference, all_formats, reference
+    from rag.cite.formats import Reference, all_formats, reference
     from rag.types import Article, Citation
 
-    citation = Citation(n=1, doc="odd/100%_{weird}.md", title="Costs & {braces} 100% #1 *bold*",
-                        paragraph=7, start=0, end=20, quote="It cost $5_000 & rose ~10%.",
-                        paragraph_start=0, paragraph_end=40, support=0.9)
-    article = Article("a", citation.doc, citation.title, "x", "h", (),
-                      {"author": "Grace Hopper; Alan Turing", "url": "javascript:alert(1)", "date": "n/a"})
+    citation = Citation(
+        n=1,
+        doc="odd/100%_{weird}.md",
+        title="Costs & {braces} 100% #1 *bold*",
+        paragraph=7,
+        start=0,
+        end=20,
+        quote="It cost $5_000 & rose ~10%.",
+        paragraph_start=0,
+        paragraph_end=40,
+        support=0.9,
+    )
+    article = Article(
+        "a",
+        citation.doc,
+        citation.title,
+        "x",
+        "h",
+        (),
+        {"author": "Grace Hopper; Alan Turing", "url": "javascript:alert(1)", "date": "n/a"},
+    )
     ref = reference(citation, article)
     assert ref.url == ""  # a javascript: URL from an article is never linked
     formats = all_formats(ref)
@@ -110,10 +128,14 @@ def test_formats_escape_special_characters_and_drop_unsafe_urls():
 def test_find_sources_ranks_paraphrase_and_exact_quote(assistant):
     from rag.cite import find_sources
 
-    paraphrase = find_sources(assistant, "Western partners see Ukrainian defense industry as globally competitive")
+    paraphrase = find_sources(
+        assistant, "Western partners see Ukrainian defense industry as globally competitive"
+    )
     best = paraphrase[0]
     assert (best.hit.doc, best.hit.paragraph) == ("000_b170d9b6d041f30c.txt", 3)
-    assert best.quote.startswith("Observers noted that the progress has drawn attention from Western partners")
+    assert best.quote.startswith(
+        "Observers noted that the progress has drawn attention from Western partners"
+    )
     assert not best.exact and best.support > paraphrase[1].support
     assert [s.rank for s in paraphrase] == list(range(1, len(paraphrase) + 1))
 
@@ -128,26 +150,48 @@ def test_find_sources_ranks_paraphrase_and_exact_quote(assistant):
 def test_unsupported_claim_is_refused_with_the_closest_paragraph(assistant):
     from rag.cite import NoSourceError, supporting_sources
 
-    with pytest.raises(NoSourceError, match=r"no indexed paragraph supports 'bananas grow in Iceland' \(closest: "):
+    with pytest.raises(
+        NoSourceError, match=r"no indexed paragraph supports 'bananas grow in Iceland' \(closest: "
+    ):
         supporting_sources(assistant, "bananas grow in Iceland")
 
 
 def rag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ},
+        timeout=300,
+    )
 
 
 @pytest.mark.model
 def test_cite_command_prints_each_format(cite_index):
     index = str(cite_index.index_dir)
-    bib = rag("cite", "the engine weaves algebraic patterns like the Jacquard loom", "--format", "bibtex",
-              "--index", index)
+    bib = rag(
+        "cite",
+        "the engine weaves algebraic patterns like the Jacquard loom",
+        "--format",
+        "bibtex",
+        "--index",
+        index,
+    )
     assert bib.returncode == 0, bib.stderr
     assert bib.stdout.startswith("@misc{lovelace2024p3,") and LOOM_QUOTE in bib.stdout
     assert "# Notes on the Analytical Engine, para. 3 (engines.md): support" in bib.stderr
 
-    csl = rag("cite", "Western partners see Ukrainian defense industry as globally competitive",
-              "--format", "csl-json", "--top", "2", "--index", index)
+    csl = rag(
+        "cite",
+        "Western partners see Ukrainian defense industry as globally competitive",
+        "--format",
+        "csl-json",
+        "--top",
+        "2",
+        "--index",
+        index,
+    )
     assert csl.returncode == 0, csl.stderr
     items = json.loads(csl.stdout)
     assert 1 <= len(items) <= 2 and items[0]["locator"] == "3" and items[0]["label"] == "paragraph"

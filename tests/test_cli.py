@@ -8,21 +8,28 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SAMPLES
 
 
 def rag(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys, rag.cli\n"
-            "try:\n    rag.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'gradio', 'numpy', "
-            "'langchain_text_splitters', 'bs4', 'pypdf') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys, rag.cli\n"
+        "try:\n    rag.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'gradio', 'numpy', "
+        "'langchain_text_splitters', 'bs4', 'pypdf') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "index" in out.stdout and "HEAVY []" in out.stdout
 
@@ -88,9 +95,21 @@ def test_ask_prints_answer_and_sources(built_index):
 @pytest.mark.model
 def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(built_index):
     """As with ``rag ask ... | head -1``: the reader is gone before the answer is written."""
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "Why are joint exercises held?",
-                             "--index", str(built_index)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "ask",
+            "Why are joint exercises held?",
+            "--index",
+            str(built_index),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.stdout.close()
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "error" not in err.lower(), err
@@ -98,8 +117,17 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(built_index
 
 @pytest.mark.model
 def test_ask_json_matches_the_contract(built_index):
-    out = rag("ask", "What is the announcement said to signal?", "--index", str(built_index), "--json",
-              "-k", "3", "--mode", "bm25")
+    out = rag(
+        "ask",
+        "What is the announcement said to signal?",
+        "--index",
+        str(built_index),
+        "--json",
+        "-k",
+        "3",
+        "--mode",
+        "bm25",
+    )
     data = json.loads(out.stdout)
     assert data["abstained"] is False and len(data["passages"]) == 3
     cite = data["citations"][0]
@@ -109,21 +137,29 @@ def test_ask_json_matches_the_contract(built_index):
 
 @pytest.mark.model
 def test_batch_answers_good_lines_and_reports_bad_ones(built_index, tmp_path):
-    lines = [json.dumps({"id": "q1", "question": "What have Ukraine and NATO begun doing together?"}),
-             "{not json", json.dumps({"id": "q3"}), "",
-             json.dumps({"id": "q5", "question": "What is the exchange rate of the hryvnia to the euro?",
-                         "extra": [1, 2]})]
+    lines = [
+        json.dumps({"id": "q1", "question": "What have Ukraine and NATO begun doing together?"}),
+        "{not json",
+        json.dumps({"id": "q3"}),
+        "",
+        json.dumps(
+            {"id": "q5", "question": "What is the exchange rate of the hryvnia to the euro?", "extra": [1, 2]}
+        ),
+    ]
     questions = tmp_path / "q.jsonl"
     questions.write_text("\n".join(lines) + "\n")
     results = tmp_path / "r.jsonl"
     out = rag("ask", "--batch", str(questions), "--out", str(results), "--index", str(built_index))
     assert out.returncode == 0, out.stderr
     assert f"{questions} line 2: not valid JSON" in out.stderr
-    assert f"{questions} line 3: needs a \"question\" string" in out.stderr
+    assert f'{questions} line 3: needs a "question" string' in out.stderr
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert [r.get("id") for r in rows] == ["q1", None, "q3", "q5"]
     assert "joint arms production" in rows[0]["answer"] and rows[0]["citations"]
-    assert rows[1] == {"line": 2, "error": "not valid JSON (Expecting property name enclosed in double quotes)"}
+    assert rows[1] == {
+        "line": 2,
+        "error": "not valid JSON (Expecting property name enclosed in double quotes)",
+    }
     assert rows[3]["abstained"] is True and rows[3]["extra"] == [1, 2]
     assert "Answered 2 questions (1 abstained)" in out.stderr
 

@@ -7,15 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from rag import minibert
-from rag.config import Settings
-from rag.embed import Embedder, resolve_model_path
+from rag.embed import minibert
+from rag.embed.encoder import Embedder, resolve_model_path
+from rag.settings import Settings
 
 pytestmark = pytest.mark.model
 
-TEXTS = ["Who founded the Mongol Empire?", "The cat sat on the mat.",
-         "Chloroplasts " + "convert light into chemical energy. " * 60,  # past 256 word pieces
-         "Ünïcödé, punctuation -- and numbers: 1,234.5!"]
+TEXTS = [
+    "Who founded the Mongol Empire?",
+    "The cat sat on the mat.",
+    "Chloroplasts " + "convert light into chemical energy. " * 60,  # past 256 word pieces
+    "Ünïcödé, punctuation -- and numbers: 1,234.5!",
+]
 
 
 def test_packaged_model_uses_the_fast_encoder(embedder):
@@ -55,8 +58,11 @@ def test_one_question_is_embedded_on_one_thread_and_the_count_restored(embedder,
 
     seen = []
     real_encode = embedder.encode
-    monkeypatch.setattr(embedder, "encode", lambda texts, **kw: seen.append(torch.get_num_threads())
-                        or real_encode(texts, **kw))
+    monkeypatch.setattr(
+        embedder,
+        "encode",
+        lambda texts, **kw: seen.append(torch.get_num_threads()) or real_encode(texts, **kw),
+    )
     before = torch.get_num_threads()
     embedder.encode_query("How many chloroplasts does a leaf cell hold?")
     assert seen == [1] and torch.get_num_threads() == before

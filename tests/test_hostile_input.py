@@ -15,12 +15,13 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from rag.config import Settings
 from rag.errors import ArticleError
-from rag.ingest import chunk_article, parse_article, split_paragraphs
-from rag.sentences import sentence_spans
+from rag.ingest.articles import chunk_article, parse_article, split_paragraphs
+from rag.ingest.sentences import sentence_spans
+from rag.settings import Settings
 
 CHUNKING = Settings(chunk_chars=200, chunk_overlap=40)  # small chunks: the splitter runs often
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -28,11 +29,12 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 # Characters that break naive text handling: zero-width and joiners, bidi controls (RTL/LTR
 # overrides and isolates), combining marks, NUL and other C0 controls, line and paragraph
 # separators, a BOM, surrogate-free astral characters, CR/LF mixes and non-breaking spaces.
-ODD = ("\u200b\u200c\u200d\u2060\ufeff\u202e\u202d\u202a\u202c\u2066\u2067\u2069\u200f\u061c"
-       "\u0301\u0308\u0336\u20dd\u0000\u0001\u0007\u001b\u007f\u0085\u2028\u2029\u00a0\u3000"
-       "\r\n\t \U0001f600\U0001d54f\u05d0\u05d1\u0627\u0644\u4e2d\u6587.!?;:\"'()#*-> ")
-odd_text = st.text(alphabet=st.sampled_from(ODD) | st.characters(blacklist_categories=("Cs",)),
-                   max_size=400)
+ODD = (
+    "\u200b\u200c\u200d\u2060\ufeff\u202e\u202d\u202a\u202c\u2066\u2067\u2069\u200f\u061c"
+    "\u0301\u0308\u0336\u20dd\u0000\u0001\u0007\u001b\u007f\u0085\u2028\u2029\u00a0\u3000"
+    "\r\n\t \U0001f600\U0001d54f\u05d0\u05d1\u0627\u0644\u4e2d\u6587.!?;:\"'()#*-> "
+)
+odd_text = st.text(alphabet=st.sampled_from(ODD) | st.characters(blacklist_categories=("Cs",)), max_size=400)
 words = st.text(alphabet="abcdefghij XYZ.,!?\n", min_size=1, max_size=60)
 
 
@@ -105,9 +107,14 @@ def test_one_giant_word_without_spaces_is_chunked():
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.integers(min_value=200, max_value=5000),
-       st.lists(st.sampled_from(["div", "p", "span", "b", "li", "table", "section", "blockquote"]),
-                min_size=1, max_size=4))
+@given(
+    st.integers(min_value=200, max_value=5000),
+    st.lists(
+        st.sampled_from(["div", "p", "span", "b", "li", "table", "section", "blockquote"]),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_deeply_nested_html_is_read_or_refused_cleanly(depth, tags):
     opening = "".join(f"<{tags[i % len(tags)]}>" for i in range(depth))
     closing = "".join(f"</{tags[i % len(tags)]}>" for i in reversed(range(depth)))
@@ -127,7 +134,7 @@ def test_deeply_nested_html_is_read_or_refused_cleanly(depth, tags):
 @example("con.txt\x00.exe")
 @example("....//....//x.md")
 def test_upload_names_are_always_plain_names(name):
-    from rag.web_uploads import MAX_NAME_CHARS, safe_name
+    from rag.web.uploads import MAX_NAME_CHARS, safe_name
 
     safe = safe_name(name)
     assert safe and len(safe) <= MAX_NAME_CHARS
@@ -138,12 +145,16 @@ def test_upload_names_are_always_plain_names(name):
 @pytest.fixture
 def upload_settings(tmp_path):
     (tmp_path / "articles").mkdir()
-    return Settings(index_dir=tmp_path / "index", articles_dir=tmp_path / "articles",
-                    upload_max_mb=0.01, upload_max_files=3)
+    return Settings(
+        index_dir=tmp_path / "index",
+        articles_dir=tmp_path / "articles",
+        upload_max_mb=0.01,
+        upload_max_files=3,
+    )
 
 
 def test_traversal_names_are_saved_inside_the_uploads_folder(tmp_path, upload_settings):
-    from rag.web_uploads import save_uploads, uploads_folder
+    from rag.web.uploads import save_uploads, uploads_folder
 
     source = tmp_path / "plain.txt"
     source.write_text("Otters hold hands while they sleep.\n")
@@ -156,7 +167,7 @@ def test_traversal_names_are_saved_inside_the_uploads_folder(tmp_path, upload_se
 
 
 def test_symlinks_are_refused_not_followed(tmp_path, upload_settings):
-    from rag.web_uploads import save_uploads, uploads_folder
+    from rag.web.uploads import save_uploads, uploads_folder
 
     secret = tmp_path / "secret.txt"
     secret.write_text("the server's private notes\n")
@@ -181,20 +192,20 @@ ARCHIVES = {
 
 @pytest.mark.parametrize("kind", sorted(ARCHIVES))
 def test_archives_are_refused_even_when_renamed(tmp_path, upload_settings, kind):
-    from rag.web_uploads import check_files
+    from rag.web.uploads import check_files
 
     disguised = tmp_path / f"{kind}.txt"
     disguised.write_bytes(ARCHIVES[kind])
-    ok, refused = check_files([(f"report.{kind}.txt", disguised), ("bundle.zip", disguised)],
-                              upload_settings)
+    ok, refused = check_files([(f"report.{kind}.txt", disguised), ("bundle.zip", disguised)], upload_settings)
     assert ok == []
     assert refused == [
         f"report.{kind}.txt: is a {kind} archive; unpack it and upload the articles inside",
-        "bundle.zip: only .txt, .md, .markdown, .html, .htm, .pdf files can be added"]
+        "bundle.zip: only .txt, .md, .markdown, .html, .htm, .pdf files can be added",
+    ]
 
 
 def test_many_refusals_in_one_upload_are_each_named(tmp_path, upload_settings):
-    from rag.web_uploads import UploadError, check_files
+    from rag.web.uploads import UploadError, check_files
 
     good = tmp_path / "good.md"
     good.write_text("# Moths\n\nMoths navigate by the moon.\n")
@@ -208,12 +219,56 @@ def test_many_refusals_in_one_upload_are_each_named(tmp_path, upload_settings):
 
 
 # ---- escaping -----------------------------------------------------------------------------------
-SAFE_TAGS = {"div", "span", "p", "mark", "small", "details", "summary", "a", "button", "pre", "b",
-             "table", "thead", "tbody", "tr", "th", "td", "code", "br", "em", "strong", "s", "i", "ul",
-             "li", "sup", "h3", "h4"}
-hostile = st.lists(st.sampled_from(list("<>&\"'`=/ ;:()[]*_#!\\") + ["script", "img", "onerror",
-                   "javascript", "a", "x", "\u202e", "\u200b", "<script>", "<img src=x onerror=y>",
-                   "](javascript:alert(1))", "<a href='javascript:x'>"]), max_size=40).map("".join)
+SAFE_TAGS = {
+    "div",
+    "span",
+    "p",
+    "mark",
+    "small",
+    "details",
+    "summary",
+    "a",
+    "button",
+    "pre",
+    "b",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "code",
+    "br",
+    "em",
+    "strong",
+    "s",
+    "i",
+    "ul",
+    "li",
+    "sup",
+    "h3",
+    "h4",
+}
+hostile = st.lists(
+    st.sampled_from(
+        list("<>&\"'`=/ ;:()[]*_#!\\")
+        + [
+            "script",
+            "img",
+            "onerror",
+            "javascript",
+            "a",
+            "x",
+            "\u202e",
+            "\u200b",
+            "<script>",
+            "<img src=x onerror=y>",
+            "](javascript:alert(1))",
+            "<a href='javascript:x'>",
+        ]
+    ),
+    max_size=40,
+).map("".join)
 
 
 class TagAudit(html.parser.HTMLParser):
@@ -250,20 +305,29 @@ def assert_inert(markup: str) -> None:
 def test_rendered_html_never_contains_article_markup(title, text, doc, author, url, question):
     from rag.cite import Reference, Source
     from rag.types import Answer, Article, Citation, Hit, Paragraph
-    from rag.web_render import Turn, answer_markdown, collection_html, sources_found_html, sources_html
+    from rag.web.render import Turn, answer_markdown, collection_html, sources_found_html, sources_html
 
     body = f"Intro. {text} End."
     para = Paragraph("a1", 1, 0, len(body), "p1", ((0, len(body)),))
-    article = Article("a1", doc or "d.txt", title or "t", body, "0" * 64, (para,),
-                      {"author": author, "date": author, "url": url})
+    article = Article(
+        "a1",
+        doc or "d.txt",
+        title or "t",
+        body,
+        "0" * 64,
+        (para,),
+        {"author": author, "date": author, "url": url},
+    )
     hit = Hit(1, article.doc, article.title, article.id, 1, 0, len(body), body, 0.5)
     cite = Citation(1, article.doc, article.title, 1, 0, len(body), body, 0, len(body), 0.9)
     answer = Answer(question or "q", f"{body} [1]", False, (cite,), (hit,), confidence=0.9)
     ref = Reference(article.title, article.doc, 1, body, 0, len(body), author, author, url, doc)
     turn = Turn(1, question or "q", question or "q", answer, (ref,))
-    for markup in (sources_html([turn]), collection_html([article], {article.id: 1}),
-                   sources_found_html(question, [Source(1, hit, 0, len(body), body, 0.9)],
-                                      [ref], 0.5)):
+    for markup in (
+        sources_html([turn]),
+        collection_html([article], {article.id: 1}),
+        sources_found_html(question, [Source(1, hit, 0, len(body), body, 0.9)], [ref], 0.5),
+    ):
         assert_inert(markup)
     reply = answer_markdown(turn)  # chat Markdown: no raw markup, and no Markdown link syntax
     assert_inert(reply)
@@ -284,17 +348,23 @@ def test_deep_nesting_and_a_giant_paragraph_take_linear_time():
     """20,000 nested tags took minutes when each block's end was inserted with BeautifulSoup's
     ``insert_after``; a 200,000-character paragraph of sentences took minutes in pysbd at once."""
     depth = 20_000
-    deep = ("<html><body>" + "<div><p>" * depth + "Deep text." + "</p></div>" * depth
-            + "</body></html>").encode()
+    deep = (
+        "<html><body>" + "<div><p>" * depth + "Deep text." + "</p></div>" * depth + "</body></html>"
+    ).encode()
     assert timed(Path("deep.html"), deep) < 30
     sentences = ("The tide rose by 3.5 m. Dr. Smith measured it at 5 p.m. on the pier! " * 3000).encode()
     assert timed(Path("long.txt"), sentences) < 30
 
 
 def test_html_comments_and_line_breaks():
-    markup = ("<html><body><article><!-- a comment\nover two lines --><p>First\nline.</p>"
-              "<pre>keep\n  this</pre><p>a<br>b</p></article></body></html>")
+    markup = (
+        "<html><body><article><!-- a comment\nover two lines --><p>First\nline.</p>"
+        "<pre>keep\n  this</pre><p>a<br>b</p></article></body></html>"
+    )
     article, _ = parse_article(Path("c.html"), "c.html", markup.encode())
     assert article.text == "First line.\n\nkeep\nthis\n\na\nb\n"  # no comment text
-    assert [article.text[p.start : p.end] for p in article.paragraphs] == ["First line.", "keep\nthis",
-                                                                           "a\nb"]
+    assert [article.text[p.start : p.end] for p in article.paragraphs] == [
+        "First line.",
+        "keep\nthis",
+        "a\nb",
+    ]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
-from rag.indexer import update_index
-from rag.ingest import chunk_article, parse_article
-from rag.store import Index
+from rag.ingest.articles import chunk_article, parse_article
+from rag.store.index import Index
+from rag.store.indexer import update_index
 
 pytestmark = pytest.mark.model
 
@@ -21,8 +21,13 @@ def build(folder, settings, embedder, **kw):
 
 
 def test_embedder_gives_normalised_vectors_that_rank_by_meaning(embedder):
-    vectors = embedder.encode(["The cat sat on the mat.", "A kitten rested on a rug.",
-                               "Quarterly tax revenue rose by four percent."])
+    vectors = embedder.encode(
+        [
+            "The cat sat on the mat.",
+            "A kitten rested on a rug.",
+            "Quarterly tax revenue rose by four percent.",
+        ]
+    )
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
@@ -58,8 +63,9 @@ def test_incremental_update_embeds_only_what_changed(samples, any_settings, embe
     assert (again.embedded_chunks, again.unchanged, again.added, again.updated) == (0, 2, 0, 0)
 
     changed = samples / "000_b170d9b6d041f30c.txt"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nA new closing paragraph about drones.\n",
-                       encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nA new closing paragraph about drones.\n", encoding="utf-8"
+    )
     article, _ = parse_article(changed, changed.name, changed.read_bytes())
     assert len(chunk_article(article, any_settings)) == 6
     update = build(samples, any_settings, embedder)
@@ -165,8 +171,9 @@ def test_damaged_faiss_file_is_detected(samples, settings, embedder):
         Index.load(settings.index_dir, settings)
 
 
-def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(samples, settings,
-                                                                             embedder, monkeypatch):
+def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(
+    samples, settings, embedder, monkeypatch
+):
     build(samples, settings, embedder)
     index = Index.load(settings.index_dir, settings)
     index.remove(next(iter(index.articles)))
@@ -193,19 +200,24 @@ def test_copied_index_folder_still_loads(samples, settings, embedder, tmp_path):
     assert len(Index.load(moved, settings).chunks) == len(Index.load(settings.index_dir, settings).chunks)
 
 
-def test_indexing_in_small_steps_bounds_each_batch_and_gives_the_same_index(samples, any_settings,
-                                                                           embedder, monkeypatch):
+def test_indexing_in_small_steps_bounds_each_batch_and_gives_the_same_index(
+    samples, any_settings, embedder, monkeypatch
+):
     for n in range(6):  # more articles than one step holds
-        (samples / f"note{n}.md").write_text(f"# Note {n}\n\nThe number {n} is written here.\n\n"
-                                             f"A second paragraph of note {n}.\n")
+        (samples / f"note{n}.md").write_text(
+            f"# Note {n}\n\nThe number {n} is written here.\n\nA second paragraph of note {n}.\n"
+        )
     whole = build(samples, any_settings, embedder)
-    stepped_settings = any_settings.with_(index_dir=any_settings.index_dir.parent / "stepped",
-                                          ingest_chunks=4)
+    stepped_settings = any_settings.with_(
+        index_dir=any_settings.index_dir.parent / "stepped", ingest_chunks=4
+    )
     calls = []
     real_encode = type(embedder).encode
-    monkeypatch.setattr(type(embedder), "encode",
-                        lambda self, texts, progress=None: calls.append(list(texts)) or
-                        real_encode(self, texts, progress))
+    monkeypatch.setattr(
+        type(embedder),
+        "encode",
+        lambda self, texts, progress=None: calls.append(list(texts)) or real_encode(self, texts, progress),
+    )
     stepped = build(samples, stepped_settings, embedder)
     one = Index.load(any_settings.index_dir, any_settings)
     many = Index.load(stepped_settings.index_dir, stepped_settings)

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from rag.config import Settings
-from rag.ingest import chunk_article, find_articles, parse_article, split_paragraphs
-
 from conftest import SAMPLES
+
+from rag.ingest import chunk_article, find_articles, parse_article, split_paragraphs
+from rag.settings import Settings
 
 ONE_NEWLINE = SAMPLES / "000_b170d9b6d041f30c.txt"  # paragraphs separated by one newline
 BLANK_LINES = SAMPLES / "004_4f21d8328f07c64f.txt"  # blank lines, short heading lines
@@ -102,9 +101,11 @@ def test_hard_wrapped_paragraphs_stay_whole_and_crlf_offsets_hold():
 
 def test_markdown_front_matter_title_and_metadata(tmp_path):
     path = tmp_path / "note.md"
-    path.write_text("---\ntitle: Front Title\nauthor: Ada Lovelace\ndate: 2024-05-01\n"
-                    "url: https://example.org/a\n---\n\n# Heading One\n\nBody text here.\n",
-                    encoding="utf-8")
+    path.write_text(
+        "---\ntitle: Front Title\nauthor: Ada Lovelace\ndate: 2024-05-01\n"
+        "url: https://example.org/a\n---\n\n# Heading One\n\nBody text here.\n",
+        encoding="utf-8",
+    )
     article = parse(path)
     assert article.title == "Front Title"
     assert article.meta["author"] == "Ada Lovelace" and article.meta["url"] == "https://example.org/a"
@@ -122,12 +123,16 @@ def test_html_text_title_and_meta_without_scripts(tmp_path):
         "<nav>Home | About</nav><article><h1>Big Heading</h1><p>First\nparagraph with <b>bold</b>"
         " text.</p><p>&lt;script&gt;alert(1)&lt;/script&gt; shown as text</p></article>"
         "<script>stealCookies()</script><footer>(c) 2024</footer></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     article = parse(path)
     assert article.title == "Page & Title"
     assert article.meta == {"author": "Grace Hopper", "date": "2023-02-03"}
-    assert texts(article) == ["Big Heading", "First paragraph with bold text.",
-                              "<script>alert(1)</script> shown as text"]
+    assert texts(article) == [
+        "Big Heading",
+        "First paragraph with bold text.",
+        "<script>alert(1)</script> shown as text",
+    ]
     assert "stealCookies" not in article.text and "Home" not in article.text
 
 

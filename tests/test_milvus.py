@@ -15,29 +15,34 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SAMPLES
 
 from rag.errors import IndexCorruptError, IndexMismatchError, RagError, StoreUnavailableError
-from rag.indexer import update_index
-from rag.ingest import chunk_article, embedding_text, parse_article
-from rag.milvus_store import client_for
-from rag.store import Index, store_spec
-from rag.vectorstore import MILVUS, StoreSpec, parse_store
-
-from conftest import ROOT, SAMPLES
+from rag.ingest.articles import chunk_article, embedding_text, parse_article
+from rag.store.index import Index, store_spec
+from rag.store.indexer import update_index
+from rag.store.milvus_vectors import client_for
+from rag.store.vectorstore import MILVUS, StoreSpec, parse_store
 
 
 def test_store_setting_is_parsed_and_bad_values_say_what_to_write(tmp_path):
     assert parse_store("faiss") == parse_store("") == StoreSpec()
     server = parse_store("milvus://db.example.org:19530/articles")
     assert (server.kind, server.uri, server.collection, server.lite) == (
-        MILVUS, "http://db.example.org:19530", "articles", False)
+        MILVUS,
+        "http://db.example.org:19530",
+        "articles",
+        False,
+    )
     assert parse_store("milvus+https://db.example.org:443/articles").uri == "https://db.example.org:443"
     lite = parse_store("vectors.db", base=tmp_path)
     assert (lite.uri, lite.collection, lite.lite) == (str(tmp_path / "vectors.db"), "rag_chunks", True)
     assert parse_store(f"{tmp_path}/v.db#news").collection == "news"
-    for bad, says in [("milvus://host:19530", "milvus://HOST:PORT/COLLECTION"),
-                      ("milvus://host:1/my-articles", "letters, digits and underscores"),
-                      ("elastic://x", "faiss, milvus://HOST:PORT/COLLECTION")]:
+    for bad, says in [
+        ("milvus://host:19530", "milvus://HOST:PORT/COLLECTION"),
+        ("milvus://host:1/my-articles", "letters, digits and underscores"),
+        ("elastic://x", "faiss, milvus://HOST:PORT/COLLECTION"),
+    ]:
         with pytest.raises(RagError, match=says.replace("(", r"\(")):
             parse_store(bad)
 
@@ -56,15 +61,18 @@ def build(settings, embedder, folder=SAMPLES, **kw):
 
 def crash_at(stage: str):
     """A save's crash hook that fails at ``stage``, as a killed writer would."""
+
     def hook(at: str) -> None:
         if at == stage:
             raise RuntimeError(f"injected crash at {at}")
+
     return hook
 
 
 @pytest.mark.model
 def test_rebuild_fills_a_new_collection_and_drops_the_old_one_only_after_commit(
-        settings, milvus_file, embedder):
+    settings, milvus_file, embedder
+):
     settings = milvus_settings(settings, milvus_file)
     build(settings, embedder)
     first = Index.load(settings.index_dir, settings)
@@ -88,7 +96,8 @@ def test_rebuild_fills_a_new_collection_and_drops_the_old_one_only_after_commit(
 
 @pytest.mark.model
 def test_an_interrupted_update_leaves_the_previous_index_whole_and_its_searches_clean(
-        settings, samples, milvus_file, embedder):
+    settings, samples, milvus_file, embedder
+):
     settings = milvus_settings(settings, milvus_file)
     build(settings, embedder, samples)
     index = Index.load(settings.index_dir, settings)
@@ -147,14 +156,18 @@ def test_vectors_deleted_behind_the_index_are_detected_on_load(settings, milvus_
     index = Index.load(settings.index_dir, settings)
     chunk_id = next(iter(index.chunks))
     client_for(store_spec(settings)).delete(index.vectors.collection, ids=[chunk_id])
-    with pytest.raises(IndexCorruptError, match=rf"holds {len(index.chunks) - 1} vectors for "
-                                                rf"{len(index.chunks)} chunks.*--rebuild"):
+    with pytest.raises(
+        IndexCorruptError,
+        match=rf"holds {len(index.chunks) - 1} vectors for "
+        rf"{len(index.chunks)} chunks.*--rebuild",
+    ):
         Index.load(settings.index_dir, settings)
 
 
 @pytest.mark.model
 def test_a_copied_index_folder_reads_but_will_not_update_the_shared_collection(
-        settings, milvus_file, embedder, tmp_path):
+    settings, milvus_file, embedder, tmp_path
+):
     settings = milvus_settings(settings, milvus_file)
     build(settings, embedder)
     copy = settings.with_(index_dir=tmp_path / "copy")
@@ -168,10 +181,20 @@ def test_a_copied_index_folder_reads_but_will_not_update_the_shared_collection(
 
 
 def test_an_unreachable_server_is_named_with_what_to_check(tmp_path):
-    env = {"RAG_STORE": "milvus://127.0.0.1:9/articles", "RAG_INDEX_DIR": str(tmp_path / "index"),
-           "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(SAMPLES), "--quiet"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    env = {
+        "RAG_STORE": "milvus://127.0.0.1:9/articles",
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index", str(SAMPLES), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=env,
+    )
     assert run.returncode != 0
     assert "milvus://127.0.0.1:9/articles" in run.stderr and "server is running and reachable" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "index" / "manifest.json").exists()
@@ -184,13 +207,14 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
 
     from gradio_client import Client, handle_file
 
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.web import WebApp
+    from rag.answer.assistant import Assistant
+    from rag.settings import Settings
+    from rag.web.app import WebApp
 
     shutil.copytree(SAMPLES, tmp_path / "articles")
-    settings = Settings(index_dir=tmp_path / "index", articles_dir=tmp_path / "articles",
-                        store=str(milvus_file))
+    settings = Settings(
+        index_dir=tmp_path / "index", articles_dir=tmp_path / "articles", store=str(milvus_file)
+    )
     build(settings, embedder, settings.articles_dir)
     app = WebApp(settings, Assistant(settings, embedder=embedder))
     demo = app.build()
@@ -200,15 +224,22 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
     demo.launch(**{**app.launch_options(), "server_port": port, "quiet": True, "prevent_thread_lock": True})
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        answer = client.predict("What have Ukraine and NATO begun doing together?", "hybrid", 5, api_name="/ask")
+        answer = client.predict(
+            "What have Ukraine and NATO begun doing together?", "hybrid", 5, api_name="/ask"
+        )
         first = answer["citations"][0]
         article = app.index().article_by_doc(first["doc"])
-        assert article.text[first["start"] : first["end"]] == first["quote"] and "joint arms production" in first["quote"]
+        assert (
+            article.text[first["start"] : first["end"]] == first["quote"]
+            and "joint arms production" in first["quote"]
+        )
         upload = tmp_path / "herons.md"
         upload.write_text("# Heron survey\n\nVolunteers counted 412 grey herons on Zanzibar in 2024.\n")
         status, counts, *_ = client.predict([handle_file(str(upload))], api_name="/upload_articles")
         assert "1 added" in status and "3 articles" in counts and "Milvus collection" in counts
-        answer = client.predict("How many grey herons were counted on Zanzibar?", "hybrid", 5, api_name="/ask")
+        answer = client.predict(
+            "How many grey herons were counted on Zanzibar?", "hybrid", 5, api_name="/ask"
+        )
         assert "412 grey herons" in answer["answer"] and answer["citations"][0]["doc"] == "uploads/herons.md"
     finally:
         demo.close()
@@ -222,9 +253,22 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -245,22 +289,31 @@ def milvus_server(tmp_path_factory):
 
 @pytest.mark.model
 def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
-        milvus_server, samples, tmp_path, embedder):
-    from rag.assistant import Assistant
-    from rag.config import Settings
+    milvus_server, samples, tmp_path, embedder
+):
+    from rag.answer.assistant import Assistant
+    from rag.settings import Settings
 
     env = {**os.environ, "RAG_STORE": milvus_server, "RAG_INDEX_DIR": str(tmp_path / "index")}
 
     def rag(*args):
-        run = subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
-                             cwd=ROOT, timeout=300, env=env)
+        run = subprocess.run(
+            [sys.executable, "-m", "rag.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+            env=env,
+        )
         assert run.returncode == 0, run.stderr
         return run.stdout
 
     assert "vectors in Milvus collection articles_" in rag("index", str(samples), "--quiet")
     settings = Settings(index_dir=tmp_path / "index", store=milvus_server)
     held = Index.load(settings.index_dir, settings)  # this process keeps its connection open...
-    answer = Assistant(settings, index=held, embedder=embedder).ask("What have Ukraine and NATO begun doing together?")
+    answer = Assistant(settings, index=held, embedder=embedder).ask(
+        "What have Ukraine and NATO begun doing together?"
+    )
     assert "joint arms production" in answer.citations[0].quote
 
     (samples / "herons.md").write_text("# Heron survey\n\nVolunteers counted 412 grey herons on Zanzibar.\n")
@@ -273,7 +326,7 @@ def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
 
 @pytest.mark.model
 def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(settings, tmp_path, embedder, capfd):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     server, store = start_server(tmp_path / "data")
     try:
@@ -285,8 +338,10 @@ def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(settings, 
         server.terminate()
         server.wait(timeout=30)
     capfd.readouterr()
-    with pytest.raises(StoreUnavailableError, match=r"could not search the Milvus collection articles_\w+ in "
-                                                   r"milvus://127\.0\.0\.1:\d+/articles .*server is up"):
+    with pytest.raises(
+        StoreUnavailableError,
+        match=r"could not search the Milvus collection articles_\w+ in "
+        r"milvus://127\.0\.0\.1:\d+/articles .*server is up",
+    ):
         assistant.ask("What have Ukraine and NATO begun doing together?")
     assert "Traceback" not in capfd.readouterr().err  # the client library's own logging stays quiet
-

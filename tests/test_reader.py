@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, SAMPLES
 
 from rag import Assistant
-from rag.about import asks_about_article
-from rag.conversation import Exchange, exchanges, is_follow_up, resolve
+from rag.answer.about import asks_about_article
+from rag.answer.conversation import Exchange, exchanges, is_follow_up, resolve
 from rag.errors import RagError
-
-from conftest import ROOT, SAMPLES
 
 NATO = "000_b170d9b6d041f30c.txt"
 COALITION = "004_4f21d8328f07c64f.txt"
@@ -22,7 +21,7 @@ COALITION = "004_4f21d8328f07c64f.txt"
 
 @pytest.fixture(scope="module")
 def assistant(sample_index, embedder):
-    from rag.config import Settings
+    from rag.settings import Settings
 
     return Assistant(Settings(), index=sample_index, embedder=embedder)
 
@@ -32,13 +31,14 @@ def cited(answer) -> list[tuple[str, int]]:
 
 
 def reproduces(answer) -> bool:
-    return all((SAMPLES / c.doc).read_text(encoding="utf-8")[c.start : c.end] == c.quote
-               for c in answer.citations)
+    return all(
+        (SAMPLES / c.doc).read_text(encoding="utf-8")[c.start : c.end] == c.quote for c in answer.citations
+    )
 
 
 @pytest.mark.model
 def test_a_heading_that_restates_the_question_is_not_the_answer(assistant, sample_index, embedder):
-    from rag.config import Settings
+    from rag.settings import Settings
 
     question = "What is the core purpose of the coalition meetings?"
     heading = assistant.index.article_by_doc(COALITION).paragraph_text(4)
@@ -52,11 +52,14 @@ def test_a_heading_that_restates_the_question_is_not_the_answer(assistant, sampl
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("question, words", [
-    ("what abt training for ukranian soldiers?", ("train",)),
-    ("wat do allies do about disinformation", ("propaganda", "disinformation")),
-    ("what kinda weapons r flowing into ukraine", ("missiles", "artillery", "weapon")),
-])
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("what abt training for ukranian soldiers?", ("train",)),
+        ("wat do allies do about disinformation", ("propaganda", "disinformation")),
+        ("what kinda weapons r flowing into ukraine", ("missiles", "artillery", "weapon")),
+    ],
+)
 def test_informal_spelling_is_answered_not_refused(assistant, question, words):
     answer = assistant.ask(question)
     assert not answer.abstained, question
@@ -103,11 +106,14 @@ def test_two_turn_follow_ups_use_the_conversation(assistant):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("question", [
-    "What is the boiling point of mercury?",
-    "Who won the 1998 football world cup?",
-    "How much did Germany pledge in air defence at the last meeting?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the boiling point of mercury?",
+        "Who won the 1998 football world cup?",
+        "How much did Germany pledge in air defence at the last meeting?",
+    ],
+)
 def test_off_topic_and_unanswered_questions_are_refused(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.citations == ()
@@ -127,7 +133,7 @@ def test_confidence_is_calibrated_probability_and_in_the_json(assistant):
 
 @pytest.mark.model
 def test_the_lexical_reader_stays_selectable(sample_index, embedder):
-    from rag.config import Settings
+    from rag.settings import Settings
 
     lexical = Assistant(Settings(reader="lexical"), index=sample_index, embedder=embedder)
     assert lexical.reader is None
@@ -143,10 +149,17 @@ def test_follow_up_resolution_logic():
     assert why.follow_up and why.query == f"Why? {history[0].query}"
     assert why.exclude == ((NATO, 0, 73),) and why.cited_docs == (NATO,)
     assert not resolve("Why?", []).follow_up
-    assert resolve("How is Ukraine's army trained by its allies?", history).query == \
-        "How is Ukraine's army trained by its allies?"
-    chat = exchanges([{"role": "user", "content": "What have Ukraine and NATO begun doing together?"},
-                      {"role": "assistant", "content": "..."}, {"role": "user", "content": "Why?"}])
+    assert (
+        resolve("How is Ukraine's army trained by its allies?", history).query
+        == "How is Ukraine's army trained by its allies?"
+    )
+    chat = exchanges(
+        [
+            {"role": "user", "content": "What have Ukraine and NATO begun doing together?"},
+            {"role": "assistant", "content": "..."},
+            {"role": "user", "content": "Why?"},
+        ]
+    )
     assert [e.query for e in chat] == [history[0].query, f"Why? {history[0].query}"]
 
 
@@ -160,7 +173,7 @@ def test_questions_about_the_article_are_told_from_questions_about_its_topic():
 
 
 def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
-    from rag.reader import Scorer
+    from rag.answer.reader import Scorer
 
     path = tmp_path / "reader_scorer.json"
     path.write_text('{"format": "something-else/9"}')
@@ -169,12 +182,12 @@ def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
     path.write_text("{not json")
     with pytest.raises(RagError, match="reader_scorer.json cannot be used"):
         Scorer.load(path)
-    shipped = json.loads((ROOT / "rag/models/reader_scorer.json").read_text())
+    shipped = json.loads((ROOT / "rag/answer/models/reader_scorer.json").read_text())
     shipped["model"]["features"] = shipped["model"]["features"][:-1]
     path.write_text(json.dumps(shipped))
     with pytest.raises(RagError, match="this version reads"):
         Scorer.load(path)
-    shipped = json.loads((ROOT / "rag/models/reader_scorer.json").read_text())
+    shipped = json.loads((ROOT / "rag/answer/models/reader_scorer.json").read_text())
     shipped["model"]["weights"].append(1.0)
     path.write_text(json.dumps(shipped))
     with pytest.raises(RagError, match="17 weights for 16 signals"):
@@ -185,15 +198,20 @@ def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
 def test_the_cli_carries_a_conversation_in_a_history_file(tmp_path, embedder):
     import os
 
-    from rag.config import Settings
-    from rag.indexer import update_index
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     update_index(SAMPLES, Settings(index_dir=tmp_path / "index"), embedder=embedder, progress=False)
     conversation = tmp_path / "conversation.jsonl"
     env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index")}
     run = [sys.executable, "-m", "rag.cli", "ask", "--json", "--history", str(conversation)]
-    first = subprocess.run(run + ["What have Ukraine and NATO begun doing together?"], env=env,
-                           capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        run + ["What have Ukraine and NATO begun doing together?"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert first.returncode == 0, first.stderr
     who = subprocess.run(run + ["who said that?"], env=env, capture_output=True, text=True, timeout=120)
     assert who.returncode == 0, who.stderr
@@ -206,10 +224,21 @@ def test_the_cli_carries_a_conversation_in_a_history_file(tmp_path, embedder):
 
 
 def test_the_training_script_runs_end_to_end_on_a_few_questions(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "training" / "train_reader.py"), "all", "--quick",
-                           "--work", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "training" / "train_reader.py"),
+            "all",
+            "--quick",
+            "--work",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    from rag.reader import Scorer
+    from rag.answer.reader import Scorer
 
     scorer = Scorer.load(tmp_path / "reader_scorer.json")
     assert len(scorer.model.weights) == len(scorer.model.features) and 0 < scorer.abstain_below < 1
@@ -234,10 +263,10 @@ class CountingEmbedder:
 def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path, embedder, samples):
     import numpy as np
 
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.sentence_vectors import sentence_texts
-    from rag.store import Index
+    from rag.settings import Settings
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
+    from rag.store.sentence_vectors import sentence_texts
 
     settings = Settings(index_dir=tmp_path / "index")
     update_index(samples, settings, embedder=embedder, progress=False)
@@ -250,8 +279,9 @@ def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path,
     assert stored.shape == fresh.shape and np.min(np.sum(stored.astype("float32") * fresh, 1)) > 0.999
 
     path = samples / NATO
-    path.write_text(path.read_text(encoding="utf-8") + "\nA new closing sentence about drones.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nA new closing sentence about drones.\n", encoding="utf-8"
+    )
     counting = CountingEmbedder(embedder)
     update_index(samples, settings, embedder=counting, progress=False)
     assert "A new closing sentence about drones." in counting.texts
@@ -260,9 +290,9 @@ def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path,
 
 @pytest.mark.model
 def test_an_index_saved_without_sentence_vectors_still_answers(tmp_path, embedder):
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.store import MANIFEST, Index
+    from rag.settings import Settings
+    from rag.store.index import MANIFEST, Index
+    from rag.store.indexer import update_index
 
     settings = Settings(index_dir=tmp_path / "index")
     update_index(SAMPLES, settings, embedder=embedder, progress=False)
@@ -274,7 +304,8 @@ def test_an_index_saved_without_sentence_vectors_still_answers(tmp_path, embedde
     index = Index.load(settings.index_dir, settings)
     assert index.sentences == {}
     answer = Assistant(settings, index=index, embedder=embedder).ask(
-        "What have Ukraine and NATO begun doing together?")
+        "What have Ukraine and NATO begun doing together?"
+    )
     assert "joint arms production" in answer.citations[0].quote
     assert index.sentences  # embedded on first use
     counting = CountingEmbedder(embedder)

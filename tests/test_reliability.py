@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLES
 
 pytestmark = pytest.mark.model
@@ -39,16 +38,18 @@ QUESTIONS = {  # question -> a sentence its answer must quote (from the bundled 
 
 def new_article(folder: Path, name: str, paragraphs: int = 3) -> Path:
     """An article about a made-up island, with ``paragraphs`` distinct paragraphs."""
-    body = "\n\n".join(f"On the island of Quillmarsh, survey {i} counted {100 + i} puffins nesting "
-                       f"on the cliffs of bay number {i}, and ranger {i} logged the weather."
-                       for i in range(paragraphs))
+    body = "\n\n".join(
+        f"On the island of Quillmarsh, survey {i} counted {100 + i} puffins nesting "
+        f"on the cliffs of bay number {i}, and ranger {i} logged the weather."
+        for i in range(paragraphs)
+    )
     path = folder / name
     path.write_text(f"Quillmarsh Puffin Census\n\n{body}\n", encoding="utf-8")
     return path
 
 
 def settings_for(index_dir: Path, articles: Path | None = None, **changes):
-    from rag.config import Settings
+    from rag.settings import Settings
 
     return Settings(index_dir=index_dir, articles_dir=articles or SAMPLES, **changes)
 
@@ -56,7 +57,7 @@ def settings_for(index_dir: Path, articles: Path | None = None, **changes):
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, embedder) -> Path:
     """An index of the samples, built once; tests change copies of it."""
-    from rag.indexer import update_index
+    from rag.store.indexer import update_index
 
     index_dir = tmp_path_factory.mktemp("pristine") / "index"
     update_index(SAMPLES, settings_for(index_dir), embedder=embedder, progress=False)
@@ -74,8 +75,8 @@ def built(tmp_path, pristine):
 
 def assert_answers_from_samples(settings, embedder) -> None:
     """The index on disk loads and answers with a verbatim, correctly located citation."""
-    from rag.assistant import Assistant
-    from rag.store import Index
+    from rag.answer.assistant import Assistant
+    from rag.store.index import Index
 
     index = Index.load(settings.index_dir, settings)
     assert {a.doc for a in index.articles.values()} == SAMPLE_DOCS
@@ -86,12 +87,13 @@ def assert_answers_from_samples(settings, embedder) -> None:
 
 
 # ---- SIGKILL mid-update ---------------------------------------------------------------------------
-KILLABLE = r'''
+KILLABLE = r"""
 import os, sys, time
 from pathlib import Path
-from rag import embed, store
-from rag.config import Settings
-from rag.indexer import update_index
+from rag.embed import encoder as embed
+from rag.store import index as store
+from rag.settings import Settings
+from rag.store.indexer import update_index
 
 articles, index_dir, stage = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 
@@ -114,20 +116,24 @@ store.save_index = lambda index, where, hook: real_save(index, where, pause)
 os.replace = replace
 update_index(articles, Settings(index_dir=index_dir, articles_dir=articles), progress=False)
 print("FINISHED", flush=True)
-'''
+"""
 
 
 @pytest.mark.parametrize("stage", ["embedding", "vectors-written", "data-renamed", "manifest-replace"])
 def test_indexer_killed_mid_update_leaves_the_previous_index_answering(built, embedder, tmp_path, stage):
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings, before = built
     for n in range(2):  # enough new text for several embedding batches
         new_article(settings.articles_dir, f"puffins_{n}.txt", paragraphs=10)
-    child = subprocess.Popen([sys.executable, "-c", KILLABLE, str(settings.articles_dir),
-                              str(settings.index_dir), stage], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(settings.articles_dir), str(settings.index_dir), stage],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = child.stdout.readline()  # blocks until the child reaches the stage
         assert line.strip() == f"PAUSED {stage}", child.stderr.read()
@@ -154,11 +160,14 @@ def tmpfs(tmp_path):
     """A 4 MB tmpfs mounted at a fresh folder, or a skip where mounting is not allowed."""
     where = tmp_path / "tmpfs"
     where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(where)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(where)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the ENOSPC test at "
-                    "the OS-call level covers the full disk")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the ENOSPC test at "
+            "the OS-call level covers the full disk"
+        )
     yield where
     subprocess.run(["umount", "-l", str(where)], check=False)
 
@@ -176,8 +185,8 @@ def fill(folder: Path) -> None:
 
 def test_full_disk_gives_a_clear_error_and_keeps_the_index(built, tmpfs, embedder):
     from rag.errors import IndexWriteError
-    from rag.indexer import update_index
-    from rag.store import Index
+    from rag.store.index import Index
+    from rag.store.indexer import update_index
 
     settings, _ = built
     shutil.copytree(settings.index_dir, tmpfs / "index")
@@ -189,8 +198,11 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_index(built, tmpfs, embedde
         if stage == "vectors-written":
             fill(tmpfs)
 
-    with pytest.raises(IndexWriteError, match=r"No space left on device.*previous index is "
-                                              r"unchanged\. Free disk space"):
+    with pytest.raises(
+        IndexWriteError,
+        match=r"No space left on device.*previous index is "
+        r"unchanged\. Free disk space",
+    ):
         index.save(settings.index_dir, crash_hook=full_after_faiss)
     assert not list(settings.index_dir.glob(".tmp-*"))  # the half-written folder was removed
     assert_answers_from_samples(settings, embedder)
@@ -201,7 +213,7 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_index(built, tmpfs, embedde
 
 def test_full_disk_while_faiss_writes_gives_a_clear_error(built, tmpfs, embedder):
     from rag.errors import IndexWriteError
-    from rag.indexer import update_index
+    from rag.store.indexer import update_index
 
     settings, _ = built
     shutil.copytree(settings.index_dir, tmpfs / "index")
@@ -218,7 +230,7 @@ def test_full_disk_while_faiss_writes_gives_a_clear_error(built, tmpfs, embedder
 def test_no_space_at_the_os_call_level_gives_a_clear_error(built, embedder, monkeypatch):
     """The same without a tmpfs: every fsync of the new data fails with ENOSPC."""
     from rag.errors import IndexWriteError
-    from rag.store import Index
+    from rag.store.index import Index
 
     settings, before = built
     index = Index.load(settings.index_dir, settings)
@@ -238,8 +250,8 @@ def test_no_space_at_the_os_call_level_gives_a_clear_error(built, embedder, monk
 def test_read_only_index_folder_still_answers_and_updates_say_why_not(built, tmpfs, embedder, tmp_path):
     """A real read-only mount (root ignores file modes): questions are answered, an update from
     the web page is refused with a message that names the folder, the command line exits 1."""
-    from rag.assistant import Assistant
-    from rag.web_uploads import UploadError, add_articles
+    from rag.answer.assistant import Assistant
+    from rag.web.uploads import UploadError, add_articles
 
     settings, _ = built
     shutil.copytree(settings.index_dir, tmpfs / "index")
@@ -248,33 +260,53 @@ def test_read_only_index_folder_still_answers_and_updates_say_why_not(built, tmp
     assert_answers_from_samples(settings, embedder)
 
     upload = new_article(tmp_path, "puffins.txt")
-    with pytest.raises(UploadError, match=r"cannot write the index in .*tmpfs/index \(Read-only file "
-                                          r"system\).*previous index is unchanged"):
+    with pytest.raises(
+        UploadError,
+        match=r"cannot write the index in .*tmpfs/index \(Read-only file "
+        r"system\).*previous index is unchanged",
+    ):
         add_articles(Assistant(settings, embedder=embedder), [("puffins.txt", upload)])
     assert not (settings.articles_dir / "uploads" / "puffins.txt").exists()  # not left half-added
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(settings.articles_dir),
-                          "--index", str(settings.index_dir), "--quiet"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "index",
+            str(settings.articles_dir),
+            "--index",
+            str(settings.index_dir),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 1 and "Read-only file system" in out.stderr
     assert "Traceback" not in out.stderr
     assert_answers_from_samples(settings, embedder)
 
 
 # ---- damaged files ------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["chunks.jsonl", "articles.jsonl", "bm25/vocab.index.json",
-                                  "bm25/data.csc.index.npy"])
+@pytest.mark.parametrize(
+    "name", ["chunks.jsonl", "articles.jsonl", "bm25/vocab.index.json", "bm25/data.csc.index.npy"]
+)
 def test_damaged_chunk_store_is_caught_by_its_checksum(built, name):
     """A flipped bit, a cut-off file and a deleted file are each caught before anything is read.
     (vectors.faiss and manifest.json are covered in test_index.py.)"""
     from rag.errors import IndexCorruptError
-    from rag.store import Index
+    from rag.store.index import Index
 
     settings, manifest = built
     path = settings.index_dir / manifest["data"] / name
     data = path.read_bytes()
     rebuild = f"rag index ARTICLES_FOLDER --index {settings.index_dir} --rebuild"
-    damages = {"does not match its checksum": data[:10] + bytes([data[10] ^ 1]) + data[11:],
-               "does not match its checksum ": data[: len(data) // 2], "is missing": None}
+    damages = {
+        "does not match its checksum": data[:10] + bytes([data[10] ^ 1]) + data[11:],
+        "does not match its checksum ": data[: len(data) // 2],
+        "is missing": None,
+    }
     for problem, damaged in damages.items():
         path.unlink() if damaged is None else path.write_bytes(damaged)
         with pytest.raises(IndexCorruptError, match=f"{name} {problem.strip()}") as caught:
@@ -285,12 +317,17 @@ def test_damaged_chunk_store_is_caught_by_its_checksum(built, name):
 
 
 def test_the_rebuild_hint_works(built, embedder):
-    from rag.indexer import update_index
+    from rag.store.indexer import update_index
 
     settings, manifest = built
     (settings.index_dir / manifest["data"] / "chunks.jsonl").write_text("{}\n")
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", QUESTION, "--index",
-                          str(settings.index_dir)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", QUESTION, "--index", str(settings.index_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 1 and "chunks.jsonl does not match its checksum" in out.stderr
     hint = out.stderr.strip().rsplit("Rebuild it: ", 1)[1]
     assert hint == f"rag index ARTICLES_FOLDER --index {settings.index_dir} --rebuild"
@@ -299,8 +336,8 @@ def test_the_rebuild_hint_works(built, embedder):
 
 
 def test_web_page_shows_the_rebuild_hint_for_a_damaged_index(built, embedder):
-    from rag.assistant import Assistant
-    from rag.web import WebApp
+    from rag.answer.assistant import Assistant
+    from rag.web.app import WebApp
 
     settings, manifest = built
     (settings.index_dir / manifest["data"] / "chunks.jsonl").write_text("{}\n")
@@ -323,8 +360,8 @@ def free_port() -> int:
 
 def serve(tmp_path: Path, pristine: Path, embedder, **changes):
     """A WebApp on copies of the samples and their index, served by Gradio on 127.0.0.1."""
-    from rag.assistant import Assistant
-    from rag.web import WebApp
+    from rag.answer.assistant import Assistant
+    from rag.web.app import WebApp
 
     shutil.copytree(SAMPLES, tmp_path / "articles")
     shutil.copytree(pristine, tmp_path / "index")
@@ -363,6 +400,7 @@ def test_eight_users_ask_while_an_upload_is_indexed(tmp_path, pristine, embedder
     uploaded = threading.Event()
     window: dict[str, float] = {}
     try:
+
         def user(number: int) -> list[tuple[str, dict, float, float]]:
             client = Client(app.url, verbose=False, httpx_kwargs={"timeout": 120})
             asked, questions = [], list(QUESTIONS) + [PUFFINS]
@@ -384,7 +422,8 @@ def test_eight_users_ask_while_an_upload_is_indexed(tmp_path, pristine, embedder
             time.sleep(1.0)  # the users are asking
             window["start"] = time.monotonic()
             status, *_ = Client(app.url, verbose=False, httpx_kwargs={"timeout": 300}).predict(
-                [handle_file(str(upload))], api_name="/upload_articles")
+                [handle_file(str(upload))], api_name="/upload_articles"
+            )
             window["end"] = time.monotonic()
             uploaded.set()
             results = [answer for f in futures for answer in f.result()]  # re-raises any failure
@@ -396,7 +435,7 @@ def test_eight_users_ask_while_an_upload_is_indexed(tmp_path, pristine, embedder
     during = [r for r in results if r[2] > window["start"] and r[3] < window["end"]]
     assert len(during) >= 8, f"only {len(during)} answers while the upload was indexed"
     assert peak[0] >= 2, "the server answered one question at a time"
-    for question, answer, began, ended in results:
+    for question, answer, began, _ended in results:
         for cited in answer["citations"]:  # exact offsets into the article, old index or new
             assert index.article_by_doc(cited["doc"]).text[cited["start"] : cited["end"]] == cited["quote"]
         if question == PUFFINS:
@@ -419,16 +458,20 @@ def test_login_is_required_when_set(tmp_path, pristine, embedder):
 
     accounts = tmp_path / "accounts.txt"
     accounts.write_text("# team accounts\nbea:second-pass\n")
-    app, demo = serve(tmp_path, pristine, embedder, auth_user="ana", auth_password="first-pass",
-                      auth_file=str(accounts))
+    app, demo = serve(
+        tmp_path, pristine, embedder, auth_user="ana", auth_password="first-pass", auth_file=str(accounts)
+    )
     try:
         for path in ("config", "gradio_api/info"):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(app.url + path, timeout=30)
             assert refused.value.code == 401
-        request = urllib.request.Request(app.url + "gradio_api/call/ask", method="POST",
-                                         data=json.dumps({"data": [QUESTION, "hybrid", 5]}).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            app.url + "gradio_api/call/ask",
+            method="POST",
+            data=json.dumps({"data": [QUESTION, "hybrid", 5]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code == 401
@@ -439,17 +482,18 @@ def test_login_is_required_when_set(tmp_path, pristine, embedder):
         with urllib.request.urlopen(app.url, timeout=30) as page:  # the login page itself is served
             assert page.status == 200
         for account in (("ana", "first-pass"), ("bea", "second-pass")):
-            answer = Client(app.url, verbose=False, auth=account).predict(QUESTION, "hybrid", 5,
-                                                                          api_name="/ask")
+            answer = Client(app.url, verbose=False, auth=account).predict(
+                QUESTION, "hybrid", 5, api_name="/ask"
+            )
             assert answer["citations"][0]["quote"] == FIRST_QUOTE
     finally:
         demo.close()
 
 
 def test_login_settings(tmp_path):
-    from rag.config import Settings
     from rag.errors import RagError
-    from rag.web import WebApp, auth_accounts, is_loopback
+    from rag.settings import Settings
+    from rag.web.app import WebApp, auth_accounts, is_loopback
 
     env = {"RAG_AUTH_USER": "ana", "RAG_AUTH_PASSWORD": "first-pass", "RAG_CONCURRENCY": "6"}
     settings = Settings.from_env(env)
@@ -477,7 +521,7 @@ UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib
 
 
 def python_files() -> list[Path]:
-    return sorted((ROOT / "rag").glob("*.py")) + [ROOT / "app.py"]
+    return sorted((ROOT / "rag").rglob("*.py")) + [ROOT / "app.py"]
 
 
 def test_no_pickle_anywhere():
@@ -486,10 +530,16 @@ def test_no_pickle_anywhere():
     problems = []
     for path in python_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            problems += [f"{path.name}:{node.lineno} imports {n}" for n in names
-                         if n.split(".")[0] in UNSAFE_MODULES]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            problems += [
+                f"{path.name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] in UNSAFE_MODULES
+            ]
             if isinstance(node, ast.Call):
                 keywords = {k.arg: k.value for k in node.keywords}
                 flag = keywords.get("allow_pickle")
@@ -499,11 +549,12 @@ def test_no_pickle_anywhere():
                 if called.endswith(("read_pickle", "pickle.load", "pickle.loads")):
                     problems.append(f"{path.name}:{node.lineno} calls {called}")
                 weights_only = keywords.get("weights_only")
-                if called == "torch.load" and not (isinstance(weights_only, ast.Constant)
-                                                   and weights_only.value is True):
+                if called == "torch.load" and not (
+                    isinstance(weights_only, ast.Constant) and weights_only.value is True
+                ):
                     problems.append(f"{path.name}:{node.lineno} torch.load without weights_only=True")
     assert problems == []
-    lexical = (ROOT / "rag" / "lexical.py").read_text()
+    lexical = (ROOT / "rag" / "store" / "lexical.py").read_text()
     assert "allow_pickle=False" in lexical.split("def load")[1].split("def ")[0]
 
 
@@ -520,7 +571,7 @@ def test_index_files_hold_no_pickles(pristine):
             assert not path.read_bytes()[:2] == b"\x80\x04", f"{path.name} is a pickle"
 
 
-NETWORK_PROBE = r'''
+NETWORK_PROBE = r"""
 import json, os, sys, time
 
 seen = []
@@ -543,22 +594,35 @@ print("REPORT", json.dumps({"quote": answer["citations"][0]["quote"], "seen": so
                   "analytics_env": os.environ.get("GRADIO_ANALYTICS_ENABLED"),
                   "analytics": app.demo.analytics_enabled, "host": app.web.settings.host}))
 app.demo.close()
-'''
+"""
 
 
 def test_the_app_makes_no_network_calls_and_listens_on_loopback(pristine, tmp_path):
     shutil.copytree(pristine, tmp_path / "index")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "RAG_HOST")}
-    env.update(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_ARTICLES_DIR=str(SAMPLES),
-               RAG_PORT=str(free_port()))
-    out = subprocess.run([sys.executable, "-c", NETWORK_PROBE, QUESTION], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "RAG_HOST")
+    }
+    env.update(
+        RAG_INDEX_DIR=str(tmp_path / "index"), RAG_ARTICLES_DIR=str(SAMPLES), RAG_PORT=str(free_port())
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", NETWORK_PROBE, QUESTION],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("REPORT "))[7:])
     assert report["quote"] == FIRST_QUOTE
     assert report["analytics_env"] == "False" and report["analytics"] is False
     assert report["host"] == "127.0.0.1"
-    outside = [h for h in report["seen"] if h not in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
-               and not h.startswith(("/", "127."))]
+    outside = [
+        h
+        for h in report["seen"]
+        if h not in ("127.0.0.1", "localhost", "::1", "0.0.0.0") and not h.startswith(("/", "127."))
+    ]
     assert outside == [], f"network calls to {outside}"

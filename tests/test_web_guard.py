@@ -12,7 +12,6 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from test_reliability import QUESTION, pristine, serve  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.model
@@ -35,19 +34,25 @@ def refusal(app, *args, api_name: str) -> str:
 
 
 def test_wrongly_typed_api_input_is_refused_in_the_apis_words(server, caplog, capfd):
-    with caplog.at_level(logging.INFO, logger="rag.web"):
-        assert "passages must be a whole number from 1 to 20, not \"abc\"" in refusal(
-            server, QUESTION, "hybrid", "abc", api_name="/ask")
+    with caplog.at_level(logging.INFO, logger="rag.web.app"):
+        assert 'passages must be a whole number from 1 to 20, not "abc"' in refusal(
+            server, QUESTION, "hybrid", "abc", api_name="/ask"
+        )
         assert "passages must be a whole number from 1 to 20, not 0" in refusal(
-            server, QUESTION, "hybrid", 0, api_name="/ask")
+            server, QUESTION, "hybrid", 0, api_name="/ask"
+        )
         assert "retrieval must be one of hybrid, dense, bm25" in refusal(
-            server, QUESTION, "fuzzy", 5, api_name="/ask")
+            server, QUESTION, "fuzzy", 5, api_name="/ask"
+        )
         assert "question must be text, not a list" in refusal(
-            server, ["a", "b"], "hybrid", 5, api_name="/ask")
+            server, ["a", "b"], "hybrid", 5, api_name="/ask"
+        )
         assert "history must be a list of messages, not a str" in refusal(
-            server, "and why?", "not a history", api_name="/respond")
+            server, "and why?", "not a history", api_name="/respond"
+        )
         assert "history message 1 must be an object like" in refusal(
-            server, "and why?", [42], api_name="/respond")
+            server, "and why?", [42], api_name="/respond"
+        )
         long_claim = "Herons nest in colonies. " * 4096  # 100 kB
         message = refusal(server, long_claim, 5, api_name="/find_sources")
         assert "the claim is 102,400 characters long" in message and "question" not in message
@@ -57,7 +62,7 @@ def test_wrongly_typed_api_input_is_refused_in_the_apis_words(server, caplog, ca
 
 
 def test_api_input_checks_accept_what_the_page_sends():
-    from rag.web_guard import history_input, passages_input, retrieval_input
+    from rag.web.guard import history_input, passages_input, retrieval_input
 
     assert passages_input(5) == 5 and passages_input(5.0) == 5 and passages_input(20) == 20
     for bad in (True, 2.5, "5", None, 21):
@@ -82,7 +87,7 @@ def test_thirty_wrong_passwords_are_throttled_per_address(tmp_path, pristine, em
 
     app, demo = serve(tmp_path, pristine, embedder, auth_user="ana", auth_password="first-pass")
     try:
-        with caplog.at_level(logging.WARNING, logger="rag.web"):
+        with caplog.at_level(logging.WARNING, logger="rag.web.app"):
             answers = [login(app.url, "ana", f"guess-{n}") for n in range(30)]
         codes = [code for code, _ in answers]
         assert codes[:6] == [400] * 6 and set(codes[6:]) == {429}, codes
@@ -103,7 +108,7 @@ def test_thirty_wrong_passwords_are_throttled_per_address(tmp_path, pristine, em
 
 
 def test_throttle_delays_grow_and_are_forgotten():
-    from rag.web_guard import FORGET_AFTER_S, LoginThrottle
+    from rag.web.guard import FORGET_AFTER_S, LoginThrottle
 
     throttle = LoginThrottle(app=None, free=3, first_delay=2, max_delay=60)
     for n in range(3):
@@ -120,19 +125,22 @@ def test_throttle_delays_grow_and_are_forgotten():
 
 
 def test_a_login_file_others_can_read_is_warned_about(tmp_path, caplog):
-    from rag.config import Settings
-    from rag.web import auth_accounts
+    from rag.settings import Settings
+    from rag.web.app import auth_accounts
 
     accounts = tmp_path / "accounts.txt"
     accounts.write_text("bea:second-pass\n")
     os.chmod(accounts, 0o644)
-    with caplog.at_level(logging.WARNING, logger="rag.web"):
+    with caplog.at_level(logging.WARNING, logger="rag.web.app"):
         assert auth_accounts(Settings(auth_file=str(accounts))) == [("bea", "second-pass")]
-    assert any(f"the login file {accounts} can be read by other users" in r.getMessage()
-               and "chmod 600" in r.getMessage() for r in caplog.records)
+    assert any(
+        f"the login file {accounts} can be read by other users" in r.getMessage()
+        and "chmod 600" in r.getMessage()
+        for r in caplog.records
+    )
     caplog.clear()
     os.chmod(accounts, 0o600)
-    with caplog.at_level(logging.WARNING, logger="rag.web"):
+    with caplog.at_level(logging.WARNING, logger="rag.web.app"):
         auth_accounts(Settings(auth_file=str(accounts)))
     assert not caplog.records
 
@@ -148,14 +156,28 @@ def test_a_running_server_serves_an_index_updated_by_another_process(server):
     assert before.article_by_doc("puffins.txt") is None
     new_article(server.settings.articles_dir, "puffins.txt")
     (server.settings.articles_dir / "004_4f21d8328f07c64f.txt").unlink()
-    done = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(server.settings.articles_dir),
-                           "--index", str(server.settings.index_dir), "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "index",
+            str(server.settings.articles_dir),
+            "--index",
+            str(server.settings.index_dir),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     from gradio_client import Client
 
     answer = Client(server.url, verbose=False).predict(  # the next request over HTTP sees it
-        "How many puffins did survey 1 count on Quillmarsh?", "hybrid", 5, api_name="/ask")
+        "How many puffins did survey 1 count on Quillmarsh?", "hybrid", 5, api_name="/ask"
+    )
     assert answer["citations"][0]["doc"] == "puffins.txt"
     assert all(p["doc"] != "004_4f21d8328f07c64f.txt" for p in answer["passages"])
     after = server.index()  # what the next request is answered from

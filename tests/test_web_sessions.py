@@ -11,7 +11,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from test_reliability import FIRST_QUOTE, QUESTION, pristine, serve  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.model
@@ -22,7 +21,7 @@ USER, PASSWORD = "ana", "first-pass"
 @pytest.fixture
 def server(tmp_path, pristine, embedder, monkeypatch):  # noqa: F811
     """A server with a login that keeps at most 25 sessions (as if SESSIONS_KEPT were 25)."""
-    monkeypatch.setattr("rag.web.SESSIONS_KEPT", 25)
+    monkeypatch.setattr("rag.web.app.SESSIONS_KEPT", 25)
     app, demo = serve(tmp_path, pristine, embedder, auth_user=USER, auth_password=PASSWORD)
     yield app, demo
     demo.close()
@@ -56,8 +55,9 @@ def test_api_calls_each_in_a_new_session_keep_the_server_bounded(server):
 
 def status(url: str, method: str = "GET", body: dict | None = None, cookie: str = "") -> int:
     data = json.dumps(body).encode() if body is not None else (b"{}" if method == "POST" else None)
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Cookie": cookie})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", "Cookie": cookie}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status
@@ -73,13 +73,15 @@ def signed_in_cookie(url: str) -> str:
         return "; ".join(h.split(";", 1)[0] for h in r.headers.get_all("set-cookie"))
 
 
-CLOSED = [("POST", "gradio_api/cancel", {"session_hash": "s", "fn_index": 0, "event_id": "e"}),
-          ("POST", "gradio_api/reset", {"event_id": "e"}),
-          ("GET", "gradio_api/heartbeat/some-session", None),
-          ("POST", "gradio_api/stream/some-event", {"data": [], "fn_index": 0}),
-          ("POST", "gradio_api/stream/some-event/close", None),
-          ("GET", "gradio_api/stream/some-session/run/1/playlist.m3u8", None),
-          ("GET", "gradio_api/runs", None)]
+CLOSED = [
+    ("POST", "gradio_api/cancel", {"session_hash": "s", "fn_index": 0, "event_id": "e"}),
+    ("POST", "gradio_api/reset", {"event_id": "e"}),
+    ("GET", "gradio_api/heartbeat/some-session", None),
+    ("POST", "gradio_api/stream/some-event", {"data": [], "fn_index": 0}),
+    ("POST", "gradio_api/stream/some-event/close", None),
+    ("GET", "gradio_api/stream/some-session/run/1/playlist.m3u8", None),
+    ("GET", "gradio_api/runs", None),
+]
 
 
 def test_gradios_session_routes_need_the_login(server):
@@ -93,13 +95,14 @@ def test_gradios_session_routes_need_the_login(server):
     assert status(app.url + "gradio_api/cancel", "POST", CLOSED[0][2], cookie) == 200
     assert status(app.url + "gradio_api/stream/some-event/close", "POST", None, cookie) == 404
     # a signed-in API caller (its heartbeat included) is served as before
-    answer = Client(app.url, verbose=False, auth=(USER, PASSWORD)).predict(QUESTION, "hybrid", 3,
-                                                                          api_name="/ask")
+    answer = Client(app.url, verbose=False, auth=(USER, PASSWORD)).predict(
+        QUESTION, "hybrid", 3, api_name="/ask"
+    )
     assert FIRST_QUOTE in answer["citations"][0]["quote"]
 
 
 def test_closed_routes_are_told_apart_from_the_apps_own():
-    from rag.web_guard import closed_route
+    from rag.web.guard import closed_route
 
     assert closed_route("/gradio_api/cancel") and closed_route("/gradio_api/heartbeat/abc")
     assert closed_route("/sub/path/gradio_api/stream/e/close")

@@ -5,7 +5,7 @@
 
 Data: ``../shared/eval/squad-train`` only (10 SQuAD 2.0 train articles with answer spans, 348
 unanswerable questions). ``mine`` retrieves for every question with the runtime's own code and
-writes each candidate sentence's signals (``rag.reader.candidates``) with its label (does it
+writes each candidate sentence's signals (``rag.answer.reader.candidates``) with its label (does it
 overlap the answer span?). Each answerable question is mined twice: as asked, and with about half
 of the words it shares with its answer sentence removed, because readers do not copy the
 article's words the way SQuAD's annotators did. ``fit`` fits the model, the calibration of the
@@ -13,7 +13,7 @@ best candidate's score to a probability, and the abstention threshold, and print
 figures by article (each article scored by a model fitted without it). squad-dev and the
 paraphrase and seed sets are validation only.
 
-Output: ``rag/models/reader_scorer.json``. ``--quick`` runs both steps on a few questions of two
+Output: ``rag/answer/models/reader_scorer.json``. ``--quick`` runs both steps on a few questions of two
 articles, writing into ``--work`` (a temporary folder by default), never into the package: the
 smoke test.
 """
@@ -25,7 +25,6 @@ import json
 import math
 import random
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,16 +40,22 @@ SEED = 13
 
 
 # ---- mining: the runtime's own candidates, labelled ----------------------------------------------
-def mine(questions_path: Path, articles: Path, index_dir: Path, out: Path, limit: int = 0,
-         delexicalised: bool = True) -> None:
+def mine(
+    questions_path: Path,
+    articles: Path,
+    index_dir: Path,
+    out: Path,
+    limit: int = 0,
+    delexicalised: bool = True,
+) -> None:
     """Retrieve for every question (and its delexicalised twin) and write its candidates' signals
     and labels."""
     from tqdm import tqdm
 
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.indexer import update_index
-    from rag.reader import candidates
+    from rag.answer.assistant import Assistant
+    from rag.answer.reader import candidates
+    from rag.settings import Settings
+    from rag.store.indexer import update_index
 
     settings = Settings.from_env({}, index_dir=index_dir)
     update_index(articles, settings, progress=False)
@@ -74,11 +79,23 @@ def mine(questions_path: Path, articles: Path, index_dir: Path, out: Path, limit
             for question, twin in asked:
                 found = assistant.search(question, k=5)
                 cands = candidates(found.query, found.vector, found.hits, index, assistant.embedder)
-                record = {"id": row["id"], "question": question, "delexicalised": twin,
-                          "doc": doc_of(row), "unanswerable": bool(row.get("unanswerable")),
-                          "cands": [{"text": c.text, "features": c.features,
-                                     "label": int(any(d == c.hit.doc and s < c.end and c.start < e
-                                                      for d, s, e in spans))} for c in cands]}
+                record = {
+                    "id": row["id"],
+                    "question": question,
+                    "delexicalised": twin,
+                    "doc": doc_of(row),
+                    "unanswerable": bool(row.get("unanswerable")),
+                    "cands": [
+                        {
+                            "text": c.text,
+                            "features": c.features,
+                            "label": int(
+                                any(d == c.hit.doc and s < c.end and c.start < e for d, s, e in spans)
+                            ),
+                        }
+                        for c in cands
+                    ],
+                }
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -129,7 +146,7 @@ def load_mined(path: Path) -> list[dict]:
 # ---- delexicalised questions --------------------------------------------------------------------
 def delexicalise(question: str, sentence: str, rng: random.Random) -> str:
     """The question with about half of the words it shares with the answer sentence removed."""
-    from rag.answer import content_terms
+    from rag.answer.extractive import content_terms
 
     shared = set(content_terms(question)) & set(content_terms(sentence))
     kept = [w for w in question.split() if not (set(content_terms(w)) & shared and rng.random() < 0.5)]
@@ -140,13 +157,15 @@ def delexicalise(question: str, sentence: str, rng: random.Random) -> str:
 def xy(mined):
     import numpy as np
 
-    from rag.reader import FEATURES
+    from rag.answer.reader import FEATURES
 
     x = [c["features"] for row in mined for c in row["cands"]]
     y = [c["label"] for row in mined for c in row["cands"]]
     if any(len(f) != len(FEATURES) for f in x):
-        raise SystemExit(f"the mined candidates carry another set of signals than the reader's "
-                         f"{len(FEATURES)}; mine again: python training/train_reader.py mine")
+        raise SystemExit(
+            f"the mined candidates carry another set of signals than the reader's "
+            f"{len(FEATURES)}; mine again: python training/train_reader.py mine"
+        )
     return np.array(x, dtype="float64"), np.array(y)
 
 
@@ -154,13 +173,18 @@ def fit_linear(x, y, c: float = 1.0):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from rag.reader import FEATURES, Linear
+    from rag.answer.reader import FEATURES, Linear
 
     mean, scale = x.mean(0), x.std(0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit((x - mean) / scale, y)
-    return Linear(FEATURES, tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]),
-                  tuple(float(v) for v in mean), tuple(float(v) for v in np.asarray(scale)))
+    return Linear(
+        FEATURES,
+        tuple(float(w) for w in model.coef_[0]),
+        float(model.intercept_[0]),
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in np.asarray(scale)),
+    )
 
 
 def top_is_right(model, row) -> int:
@@ -173,15 +197,22 @@ def top_is_right(model, row) -> int:
 def held_out_by_article(mined: list[dict]) -> str:
     """Each article's questions as asked, scored by a model fitted without that article; beside
     it, the cosine alone and word overlap alone, for comparison."""
-    from rag.reader import FEATURES, Linear
+    from rag.answer.reader import FEATURES, Linear
 
     def single(name):
         at = FEATURES.index(name)
-        return Linear(FEATURES, tuple(float(i == at) for i in range(len(FEATURES))), 0.0,
-                      (0.0,) * len(FEATURES), (1.0,) * len(FEATURES))
+        return Linear(
+            FEATURES,
+            tuple(float(i == at) for i in range(len(FEATURES))),
+            0.0,
+            (0.0,) * len(FEATURES),
+            (1.0,) * len(FEATURES),
+        )
 
-    lines = ["held-out by article (best sentence is the answer; answerable questions as asked):",
-             f"{'article':52}{'questions':>10}{'cosine':>8}{'words':>8}{'reader':>8}{'twins':>8}"]
+    lines = [
+        "held-out by article (best sentence is the answer; answerable questions as asked):",
+        f"{'article':52}{'questions':>10}{'cosine':>8}{'words':>8}{'reader':>8}{'twins':>8}",
+    ]
     for doc in sorted({r["doc"] for r in mined if r["doc"]}):
         model = fit_linear(*xy([r for r in mined if r["doc"] != doc]))
         test = [r for r in mined if r["doc"] == doc and not r["unanswerable"]]
@@ -191,8 +222,10 @@ def held_out_by_article(mined: list[dict]) -> str:
         def rate(m, rows):
             return sum(top_is_right(m, r) for r in rows) / max(len(rows), 1)
 
-        lines.append(f"{doc:52}{len(asked):>10}{rate(single('cos'), asked):>8.3f}"
-                     f"{rate(single('cover'), asked):>8.3f}{rate(model, asked):>8.3f}{rate(model, twins):>8.3f}")
+        lines.append(
+            f"{doc:52}{len(asked):>10}{rate(single('cos'), asked):>8.3f}"
+            f"{rate(single('cover'), asked):>8.3f}{rate(model, asked):>8.3f}{rate(model, twins):>8.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -200,15 +233,18 @@ def choose_threshold(asked: list[float], twins: list[float], unanswerable: list[
     """The highest confidence threshold that abstains on at most MAX_FALSE_ABSTENTION of the
     answerable questions as asked and MAX_FALSE_ABSTENTION_TWINS of their delexicalised twins
     (questions in other words than the article's get lower confidence)."""
+
     def cut(values, share):
         ordered = sorted(values)
         return ordered[int(share * len(ordered))] - 0.0005 if ordered else 0.5
 
     threshold = round(min(cut(asked, MAX_FALSE_ABSTENTION), cut(twins, MAX_FALSE_ABSTENTION_TWINS)), 4)
     caught = sum(c < threshold for c in unanswerable) / max(len(unanswerable), 1)
-    print(f"abstain below {threshold}: false abstention {sum(c < threshold for c in asked) / len(asked):.3f} "
-          f"as asked, {sum(c < threshold for c in twins) / max(len(twins), 1):.3f} delexicalised; "
-          f"abstention recall {caught:.3f} on SQuAD 2.0's unanswerable training questions")
+    print(
+        f"abstain below {threshold}: false abstention {sum(c < threshold for c in asked) / len(asked):.3f} "
+        f"as asked, {sum(c < threshold for c in twins) / max(len(twins), 1):.3f} delexicalised; "
+        f"abstention recall {caught:.3f} on SQuAD 2.0's unanswerable training questions"
+    )
     return threshold
 
 
@@ -218,7 +254,7 @@ def fit(mined: list[dict], out: Path) -> dict:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from rag.reader import SCORER_FORMAT
+    from rag.answer.reader import SCORER_FORMAT
 
     print(held_out_by_article(mined))
     model = fit_linear(*xy(mined))
@@ -234,13 +270,23 @@ def fit(mined: list[dict], out: Path) -> dict:
     def confidence(rows) -> list[float]:
         return [1 / (1 + math.exp(-(a * best(r) + b))) for r in rows]
 
-    threshold = choose_threshold(confidence([r for r in asked if not r["unanswerable"]]),
-                                 confidence([r for r in mined if r["delexicalised"]]),
-                                 confidence([r for r in asked if r["unanswerable"]]))
-    data = {"format": SCORER_FORMAT, "model": model.to_dict(), "calibration": [a, b],
-            "abstain_below": threshold, "second_ratio": SECOND_RATIO,
-            "trained_on": {"articles": sorted({r["doc"] for r in mined if r["doc"]}),
-                           "questions": len(asked), "delexicalised_twins": len(mined) - len(asked)}}
+    threshold = choose_threshold(
+        confidence([r for r in asked if not r["unanswerable"]]),
+        confidence([r for r in mined if r["delexicalised"]]),
+        confidence([r for r in asked if r["unanswerable"]]),
+    )
+    data = {
+        "format": SCORER_FORMAT,
+        "model": model.to_dict(),
+        "calibration": [a, b],
+        "abstain_below": threshold,
+        "second_ratio": SECOND_RATIO,
+        "trained_on": {
+            "articles": sorted({r["doc"] for r in mined if r["doc"]}),
+            "questions": len(asked),
+            "delexicalised_twins": len(mined) - len(asked),
+        },
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -250,7 +296,9 @@ def fit(mined: list[dict], out: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("step", choices=("mine", "fit", "all"))
     parser.add_argument("--quick", action="store_true", help="a few questions, into a temporary folder")
     parser.add_argument("--work", type=Path, default=ROOT / "training" / ".work")
@@ -267,8 +315,7 @@ def main(argv=None) -> int:
     mined = work / "squad-train.jsonl"
     if args.step in ("mine", "all"):
         articles = quick_articles(work) if args.quick else TRAIN / "articles"
-        mine(TRAIN / "questions.jsonl", articles, work / "index-train", mined,
-             limit=60 if args.quick else 0)
+        mine(TRAIN / "questions.jsonl", articles, work / "index-train", mined, limit=60 if args.quick else 0)
     if args.step in ("fit", "all"):
         fit(load_mined(mined), out / "reader_scorer.json")
     return 0

@@ -1,0 +1,285 @@
+"""Build or update an index from a folder of articles, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..embed.encoder import Embedder
+from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
+from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
+from ..settings import ARTICLE_SUFFIXES, Settings
+from ..types import Article, Chunk, FileWarning, IndexReport
+from .index import Index, chunking_of, rebuild_hint
+from .lock import remove_unfinished_saves, writer_lock
+from .vectorstore import store_label
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Tally:
+    """What the pass over the folder has done so far."""
+
+    seen: set[str] = field(default_factory=set)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    embed_seconds: float = 0.0
+    warnings: list[FileWarning] = field(default_factory=list)
+
+
+def update_index(
+    articles_dir: Path,
+    settings: Settings | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: bool | None = None,
+    on_file: Callable[[Path], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``.
+
+    Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
+    deleted ones are removed. A file that fails to read is reported and, if it was indexed
+    before, its indexed version is kept. ``on_file`` is called before each file is read.
+
+    Files are read, chunked and embedded in steps of about ``settings.ingest_chunks`` chunks,
+    each step handed to the index before the next is read, so the reading and embedding never
+    hold more than one step of the corpus. ``notify`` hears at once when another run holds the
+    index (default: a warning in the log).
+    """
+    from tqdm import tqdm
+
+    settings = settings or Settings.from_env()
+    began = time.perf_counter()
+    articles_dir = Path(articles_dir)
+    scan = scan_articles(articles_dir)
+    files = list(scan.files)
+    if not files:
+        raise ArticlesFolderError(
+            f"no articles in {articles_dir} (looked for {', '.join(ARTICLE_SUFFIXES)}); "
+            "the index was left unchanged. Add articles or give another folder"
+        )
+    embedder = embedder or Embedder(settings)
+    tally = _Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
+    with writer_lock(settings.index_dir, notify or _log.warning):
+        remove_unfinished_saves(settings.index_dir)
+        index = _starting_index(settings, embedder, rebuild)
+        known = {a.doc: a for a in index.articles.values()}
+        with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
+            for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
+                _embed_and_add(step, index, embedder, tally, bar)
+                if index.vectors_stale():  # past the threshold: go on in the compact index
+                    index.fit_vectors()
+        removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
+        for article_id in removed:
+            index.remove(article_id)
+        missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
+        if tally.added or tally.updated or removed or missing or not index.manifest or index.vectors_stale():
+            index.save(settings.index_dir)
+    return IndexReport(
+        index_dir=str(settings.index_dir),
+        articles=len(index.articles),
+        paragraphs=index.paragraph_count,
+        chunks=len(index.chunks),
+        added=tally.added,
+        updated=tally.updated,
+        removed=len(removed),
+        unchanged=tally.unchanged,
+        failed=sum(w.skipped for w in tally.warnings),
+        embedded_chunks=tally.embedded,
+        embed_seconds=tally.embed_seconds,
+        seconds=time.perf_counter() - began,
+        warnings=tuple(tally.warnings),
+        store=store_label(index.vectors.describe()),
+    )
+
+
+def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> Index:
+    if not rebuild:
+        try:
+            index = Index.load(settings.index_dir, settings)
+        except IndexMissingError:
+            return Index.empty(settings, embedder.dimension)
+        if index.chunking != chunking_of(settings):
+            raise IndexMismatchError(
+                f"the index in {settings.index_dir} was built with chunking {index.chunking}, the "
+                f"settings now say {chunking_of(settings)}. {rebuild_hint(settings.index_dir)}"
+            )
+        if not index.vectors.owned_by(str(settings.index_dir.resolve())):
+            raise IndexMismatchError(
+                f"the index in {settings.index_dir} is a copy of another index folder and shares its "
+                f"vectors ({store_label(index.vectors.describe())}); updating it would change that "
+                f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
+                f"{settings.index_dir} --rebuild"
+            )
+        return index
+    return Index.empty(settings, embedder.dimension)
+
+
+_Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chunks, whether it was indexed
+
+
+def _steps(
+    files: list[Path],
+    root: Path,
+    known: dict[str, Article],
+    settings: Settings,
+    tally: _Tally,
+    on_file: Callable[[Path], None] | None,
+    bar,
+) -> Iterator[list[_Fresh]]:
+    """Changed and new articles, in lists of about ``settings.ingest_chunks`` chunks."""
+    step: list[_Fresh] = []
+    size = 0
+    for path in files:
+        fresh = _read_one(path, root, known, settings, tally, on_file)
+        bar.update(1)
+        if fresh is None:
+            continue
+        step.append(fresh)
+        size += len(fresh[1])
+        if size >= settings.ingest_chunks:
+            yield step
+            step, size = [], 0
+    if step:
+        yield step
+
+
+def _read_one(
+    path: Path,
+    root: Path,
+    known: dict[str, Article],
+    settings: Settings,
+    tally: _Tally,
+    on_file: Callable[[Path], None] | None,
+) -> _Fresh | None:
+    """The article at ``path`` if it is new or changed; None if unchanged or unreadable."""
+    if on_file:
+        on_file(path)
+    doc = doc_name(path, root)
+    tally.seen.add(doc)
+    try:
+        data = read_file(path, settings, root)
+        old = known.get(doc)
+        if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+            tally.unchanged += 1
+            return None
+        article, notes = parse_article(path, doc, data)
+    except ArticleError as exc:
+        kept = " (kept its previously indexed version)" if doc in known else ""
+        tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
+        return None
+    tally.warnings.extend(FileWarning(str(path), f"indexed, but {n}", skipped=False) for n in notes)
+    return article, chunk_article(article, settings), doc in known
+
+
+def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: _Tally, bar) -> None:
+    """Embed one step's chunks and hand them to the index, article by article.
+
+    Chunks whose text is already in the index under the same article reuse their stored vector,
+    so fixing a typo in a long article re-embeds one paragraph, not the article.
+    """
+    import numpy as np
+
+    known = _known_vectors(index, [a.id for a, _, is_update in step if is_update])
+    reuse: dict[int, int] = {}  # row -> chunk id of the stored vector it reuses
+    todo: dict[int, str] = {}  # row -> text to embed
+    row = 0
+    for article, article_chunks, _ in step:
+        for chunk in article_chunks:
+            text = embedding_text(article, chunk)
+            stored = known.get((chunk.article_id, text))
+            if stored is None:
+                todo[row] = text
+            else:
+                reuse[row] = stored
+            row += 1
+    vectors = np.zeros((row, index.dimension), dtype="float32")
+    if reuse:
+        vectors[list(reuse)] = index.vectors.get(list(reuse.values()))
+    if todo:
+        _ = embedder.model  # load before the clock starts: the rate is of embedding, not of loading
+        began = time.perf_counter()
+        done = [tally.embedded]
+        new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
+        tally.embed_seconds += time.perf_counter() - began
+        tally.embedded += len(todo)
+        vectors[list(todo)] = new
+    sentences = _sentence_vectors(step, index, embedder)
+    at = 0
+    for article, article_chunks, is_update in step:
+        index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
+        at += len(article_chunks)
+        tally.updated += is_update
+        tally.added += not is_update
+
+
+def _sentence_vectors(step: list[_Fresh], index: Index, embedder: Embedder) -> dict:
+    """Vectors of the step's sentences, for the reader; unchanged sentences of an updated article
+    keep theirs. Counted in the indexing time (not in the chunk rate)."""
+    from . import sentence_vectors
+
+    known = {
+        a.id: (index.articles[a.id], index.sentences[a.id])
+        for a, _, is_update in step
+        if is_update and a.id in index.articles and a.id in index.sentences
+    }
+    return sentence_vectors.embed([a for a, _, _ in step], embedder, known)
+
+
+def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
+    from . import sentence_vectors
+
+    missing = [a for a in index.articles.values() if a.id not in index.sentences]
+    if missing:
+        index.sentences.update(sentence_vectors.embed(missing, embedder))
+    return len(missing)
+
+
+def _show_embedded(bar, done: list[int], n: int) -> None:
+    done[0] += n
+    bar.set_postfix(chunks_embedded=done[0], refresh=False)
+
+
+def _known_vectors(index: Index, article_ids: list[str]) -> dict[tuple[str, str], int]:
+    """(article id, embedded text) -> chunk id of the stored vector, for articles being updated."""
+    return {
+        (c.article_id, index.embedding_text(c)): c.id
+        for article_id in article_ids
+        for c in index.chunks_of(article_id)
+    }
+
+
+def _quiet(progress: bool | None) -> bool | None:
+    return None if progress is None else not progress  # None: show only on a terminal
+
+
+def load_or_build(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    progress: bool | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Index:
+    """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
+    settings = settings or Settings.from_env()
+    defaults = Settings()
+    try:
+        return Index.load(settings.index_dir, settings)
+    except IndexMissingError:
+        named_articles = settings.articles_dir.resolve() != defaults.articles_dir.resolve()
+        if settings.index_dir.resolve() != defaults.index_dir.resolve() and not named_articles:
+            raise
+    if notify:
+        notify(
+            f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} (first use)..."
+        )
+    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify)
+    return Index.load(settings.index_dir, settings)

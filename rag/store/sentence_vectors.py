@@ -1,0 +1,85 @@
+"""Sentence vectors: every sentence of every article, embedded once at index time.
+
+The reader compares the question's vector (already computed for retrieval) with the vectors of
+the candidate sentences, so reading costs no model call per question. They are kept per article
+(float16, one row per sentence in paragraph order) and saved beside the rows as
+``sentences.npy`` (all articles, in ``sentences.json``'s order) and memory-mapped on load, so
+serving memory does not grow with them. An index saved before they existed still loads; its
+articles' sentences are embedded on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+FILES = ("sentences.npy", "sentences.json")
+
+
+def sentence_texts(article) -> list[str]:
+    """The article's sentences in paragraph order (the rows of its sentence vectors)."""
+    return [
+        article.text[s:e]
+        for para in article.paragraphs
+        for s, e in (para.sentences or ((para.start, para.end),))
+    ]
+
+
+def row_of(article, paragraph: int, sentence: int) -> int:
+    """The row of sentence ``sentence`` (0-based) of paragraph ``paragraph`` (1-based)."""
+    return sum(len(p.sentences) or 1 for p in article.paragraphs[: paragraph - 1]) + sentence
+
+
+def embed(articles: Iterable, embedder, known: dict[str, tuple[object, object]] | None = None):
+    """{article id: float16 vectors}; sentences whose text an earlier version of the same article
+    had (``known``: id -> (old article, old vectors)) reuse their vector."""
+    import numpy as np
+
+    articles = list(articles)
+    out, todo = {}, []
+    for article in articles:
+        texts = sentence_texts(article)
+        old_article, old_vectors = (known or {}).get(article.id, (None, None))
+        reuse = dict(zip(sentence_texts(old_article), old_vectors)) if old_article is not None else {}
+        rows = np.zeros((len(texts), embedder.dimension), dtype="float16")
+        for i, text in enumerate(texts):
+            if text in reuse:
+                rows[i] = reuse[text]
+            else:
+                todo.append((article.id, i, text))
+        out[article.id] = rows
+    if todo:
+        vectors = embedder.encode([t for _, _, t in todo])
+        for (article_id, i, _), vector in zip(todo, vectors):
+            out[article_id][i] = vector
+    return out
+
+
+def write(folder: Path, vectors: dict, order: list[str]) -> None:
+    """``sentences.npy`` and ``sentences.json`` ({article id: [first row, rows]}) in ``folder``."""
+    import numpy as np
+
+    spans, at = {}, 0
+    present = [a for a in order if a in vectors]
+    for article_id in present:
+        spans[article_id] = [at, len(vectors[article_id])]
+        at += len(vectors[article_id])
+    dimension = next((v.shape[1] for v in vectors.values()), 0)
+    matrix = (
+        np.concatenate([np.asarray(vectors[a], dtype="float16") for a in present])
+        if present
+        else np.zeros((0, dimension), dtype="float16")
+    )
+    with open(folder / "sentences.npy", "wb") as out:
+        np.save(out, matrix, allow_pickle=False)
+    (folder / "sentences.json").write_text(json.dumps(spans), encoding="utf-8")
+
+
+def read(folder: Path) -> dict:
+    """{article id: float16 rows (a view of the memory-mapped file)}."""
+    import numpy as np
+
+    spans = json.loads((folder / "sentences.json").read_text(encoding="utf-8"))
+    matrix = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+    return {article_id: matrix[start : start + count] for article_id, (start, count) in spans.items()}
