@@ -3,10 +3,11 @@
 Layout of an index folder::
 
     manifest.json          the commit point: format, model, store, counts, checksums, data folder
-    data-<generation>/     articles.jsonl, chunks.jsonl, bm25/ (bm25s's own format), and with
-                           the default store vectors.faiss
+    data-<generation>/     rows.sqlite (articles, chunks, BM25 terms in FTS5, sentence vectors:
+                           see rows.py), and with the default store vectors.faiss
 
-A save writes a new ``.tmp-*`` folder, renames it to ``data-<generation>``, then replaces
+The first change after a load copies the rows into a new ``.tmp-data-*`` folder (the draft) and
+changes that copy; a save writes the vectors beside it, renames it to ``data-<generation>``, then replaces
 ``manifest.json`` in one atomic rename. A crash at any point leaves the previous manifest
 pointing at the previous, complete data folder. A Milvus store adds vectors before that rename
 and deletes the ones no longer needed only after it, so the previous manifest's vectors are all
@@ -15,7 +16,6 @@ still there until the new one is committed. Nothing is pickled. Loading is in ``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,20 +25,13 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import IndexCorruptError, IndexMissingError, IndexWriteError, StoreUnavailableError
-from ..types import Article, Chunk
-from . import lexical, sentence_vectors
+from . import checksums
+from .rows import FILE as ROWS
+from .rows import RowStore
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: rows in SQLite (rows.sqlite) instead of JSONL, bm25s and .npy files
 MANIFEST = "manifest.json"
-ROW_FILES = (
-    "articles.jsonl",
-    "chunks.jsonl",
-    "bm25/data.csc.index.npy",
-    "bm25/indices.csc.index.npy",
-    "bm25/indptr.csc.index.npy",
-    "bm25/params.index.json",
-    "bm25/vocab.index.json",
-)
+ROW_FILES = (ROWS,)
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -47,29 +40,38 @@ def rebuild_hint(index_dir: Path) -> str:
 
 def save_index(index, index_dir: Path, crash_hook) -> None:
     generation = f"data-{time.time_ns()}"
-    tmp = index_dir / f".tmp-{generation}"
+    draft = None
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
+        draft = _draft_in(index, index_dir)
         index.fit_vectors()
-        _write_data(index, tmp, crash_hook)
-        checksums = {
-            name: _sha256(tmp / name) for name in ROW_FILES + sentence_vectors.FILES + index.vectors.files
-        }
+        index.vectors.write(draft)
+        crash_hook("vectors-written")
+        counts = _counts(index)
+        index.rows.finish()
+        crash_hook("articles-written")
+        names = ROW_FILES + index.vectors.files
+        for name in names:
+            with open(draft / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        sums = checksums.record(draft, names)
         crash_hook("data-written")
-        os.rename(tmp, index_dir / generation)
+        os.rename(draft, index_dir / generation)
         _fsync_dir(index_dir)
         crash_hook("data-renamed")
-        manifest = _manifest(index, generation, checksums)
+        manifest = _manifest(index, generation, sums, counts)
         _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        index.manifest = manifest
     except OSError as exc:
         raise IndexWriteError(
             f"could not write the index in {index_dir} ({exc.strerror or exc}); the previous index "
             "is unchanged. Free disk space or check that the folder is writable, then index again"
         ) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if draft is not None and draft.exists():  # failed: back to the committed rows
+            _back_to_committed(index, index_dir)
+            shutil.rmtree(draft, ignore_errors=True)
+    index.manifest = manifest
+    index.rows, index.draft = RowStore.open(index_dir / generation / ROWS, rebuild_hint(index_dir)), None
     try:
         index.vectors.commit()  # only now may a store delete what the old manifest still used
     except StoreUnavailableError as exc:  # committed all the same: what is left is only unused
@@ -77,27 +79,34 @@ def save_index(index, index_dir: Path, crash_hook) -> None:
     _remove_old_generations(index_dir, keep={generation, index.manifest.get("previous", "")})
 
 
-def _write_data(index, folder: Path, crash_hook) -> None:
-    index.vectors.write(folder)
-    crash_hook("vectors-written")
-    model, order = index.bm25()
-    lexical.save(model, folder / "bm25")
-    with open(folder / "articles.jsonl", "w", encoding="utf-8") as out:
-        for article in sorted(index.articles.values(), key=lambda a: a.doc):
-            out.write(json.dumps(_article_row(article), ensure_ascii=False) + "\n")
-    crash_hook("articles-written")
-    sentence_vectors.write(
-        folder, index.sentences, sorted(index.articles, key=lambda a: index.articles[a].doc)
-    )
-    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as out:
-        for chunk_id in order:
-            out.write(json.dumps(_chunk_row(index.chunks[chunk_id])) + "\n")
-    for name in ROW_FILES + sentence_vectors.FILES + index.vectors.files:
-        with open(folder / name, "rb") as handle:
-            os.fsync(handle.fileno())
+def _draft_in(index, index_dir: Path) -> Path:
+    """The index's draft folder, made inside ``index_dir`` (moved there if it was elsewhere)."""
+    index.workdir = index_dir
+    if index.draft is not None and index.draft.parent.resolve() != index_dir.resolve():
+        elsewhere, rows = index.draft, index.rows
+        index.draft = None
+        index.writable()  # a copy in index_dir
+        rows.close()
+        shutil.rmtree(elsewhere, ignore_errors=True)
+    index.writable()
+    return index.draft
 
 
-def _manifest(index, generation: str, checksums: dict) -> dict:
+def _back_to_committed(index, index_dir: Path) -> None:
+    try:
+        index.rows.close()
+    except Exception:  # already closed by finish()
+        pass
+    committed = index.manifest.get("data")
+    index.rows = RowStore.open(index_dir / committed / ROWS, rebuild_hint(index_dir)) if committed else None
+    index.draft = None
+
+
+def _counts(index) -> dict:
+    return {"articles": len(index.articles), "paragraphs": index.paragraph_count, "chunks": len(index.chunks)}
+
+
+def _manifest(index, generation: str, sums: dict, counts: dict) -> dict:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store = index.vectors.describe()
     return {
@@ -110,16 +119,12 @@ def _manifest(index, generation: str, checksums: dict) -> dict:
         "index_type": index.index_type,
         "ann": store.get("ann", {}),
         "ann_threshold": store.get("ann_threshold"),
-        "counts": {
-            "articles": len(index.articles),
-            "paragraphs": index.paragraph_count,
-            "chunks": len(index.chunks),
-        },
+        "counts": counts,
         "built_at": index.manifest.get("built_at", now),
         "updated_at": now,
         "data": generation,
         "previous": index.manifest.get("data", ""),
-        "checksums": checksums,
+        **sums,
     }
 
 
@@ -151,36 +156,6 @@ def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
         stale_tmp = entry.name.startswith(".tmp-data-") and time.time() - entry.stat().st_mtime > 3600
         if (entry.name.startswith("data-") and entry.name not in keep) or stale_tmp:
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _article_row(article: Article) -> dict:
-    return {
-        "id": article.id,
-        "doc": article.doc,
-        "title": article.title,
-        "sha256": article.sha256,
-        "meta": dict(article.meta),
-        "text": article.text,
-        "paragraphs": [[p.start, p.end, p.id, p.sentences] for p in article.paragraphs],
-    }
-
-
-def _chunk_row(chunk: Chunk) -> dict:
-    return {
-        "id": chunk.id,
-        "article": chunk.article_id,
-        "paragraph": chunk.paragraph,
-        "start": chunk.start,
-        "end": chunk.end,
-    }
 
 
 def read_manifest(index_dir: Path) -> dict:

@@ -1,11 +1,17 @@
 """The index: chunks with their vectors, the articles they come from, BM25, and the settings used.
 
-The folder on disk (manifest, generations, the atomic save) is in ``folder.py``, opening it in
-``loading.py``, the vector store's factory in ``factory.py``.
+Rows (articles, chunks, BM25 terms, sentence vectors) stay on disk in the generation's
+``rows.sqlite`` (``rows.py``) and are read as a question touches them; ``articles``, ``chunks``
+and ``sentences`` are read-only mappings over them (``views.py``). The first change copies the
+rows into the next generation's temporary folder; ``save`` commits it. The folder on disk
+(manifest, generations, the atomic save) is in ``folder.py``, opening it in ``loading.py``, the
+vector store's factory in ``factory.py``.
 """
 
 from __future__ import annotations
 
+import tempfile
+import time
 from pathlib import Path
 
 from ..ingest.articles import embedding_text
@@ -15,8 +21,12 @@ from . import lexical
 from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
 from .folder import MANIFEST, rebuild_hint, save_index
 from .loading import load_index
+from .rows import FILE as ROWS
+from .rows import RowStore
+from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
 __all__ = ["MANIFEST", "Index", "chunking_of", "new_store", "policy_of", "rebuild_hint", "store_spec"]
+DRAFT_PREFIX = ".tmp-data-"  # the next generation's folder, until a save renames it
 
 
 class Index:
@@ -28,54 +38,52 @@ class Index:
         dimension: int,
         chunking: dict,
         vectors=None,
-        articles: dict[str, Article] | None = None,
-        chunks: dict[int, Chunk] | None = None,
+        rows: RowStore | None = None,
         manifest: dict | None = None,
-        bm25=None,
-        sentences: dict | None = None,
+        workdir: Path | None = None,
     ) -> None:
         self.model = model
         self.dimension = dimension
         self.chunking = chunking
         # The vector store (FaissVectors or MilvusVectors); FAISS in memory unless given one.
         self.vectors = vectors if vectors is not None else faiss_store(dimension, Settings.from_env())
-        self.articles: dict[str, Article] = articles or {}
-        self.chunks: dict[int, Chunk] = chunks or {}
+        self.rows = rows  # None until the first article is added to a new index
         self.manifest: dict = manifest or {}
-        self._bm25 = bm25  # BM25 document i is the i-th chunk of ``self.chunks``; None: stale
-        self._order: list[int] | None = list(self.chunks) if bm25 is not None else None
-        self._by_article: dict[str, list[int]] | None = None  # article id -> its chunk ids, on first use
-        # article id -> float16 vectors of its sentences (see sentence_vectors.py)
-        self.sentences: dict = sentences if sentences is not None else {}
+        self.workdir = workdir  # the index folder drafts go to (a temporary folder if None)
+        self.draft: Path | None = None  # the next generation's folder while changes are unsaved
+        self.articles = ArticleView(self)
+        self.chunks = ChunkView(self)
+        self.sentences = SentenceView(self)
+        self._embedded_sentences: dict = {}  # sentence vectors embedded on first use (see below)
 
     @classmethod
     def empty(cls, settings: Settings, dimension: int, index_dir: Path | None = None) -> Index:
         """No articles yet; the vectors go to the store ``settings.store`` names (a new
         collection for Milvus, so a rebuild leaves the committed one untouched until it is saved)."""
+        where = Path(index_dir or settings.index_dir)
         return cls(
             settings.model,
             dimension,
             chunking_of(settings),
-            new_store(settings, dimension, Path(index_dir or settings.index_dir)),
+            new_store(settings, dimension, where),
+            workdir=where,
         )
 
     # ---- reading ----------------------------------------------------------------------------
     def article_by_doc(self, doc: str) -> Article | None:
-        return next((a for a in self.articles.values() if a.doc == doc), None)
+        article_id = self.rows.article_id_of(doc) if self.rows else None
+        return self.articles.get(article_id) if article_id else None
+
+    def docs(self) -> dict[str, tuple[str, str]]:
+        """{doc: (article id, file sha256)} of every article, without reading their texts."""
+        return self.rows.docs() if self.rows else {}
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
-        return [self.chunks[i] for i in self._chunk_ids().get(article_id, ())]
-
-    def _chunk_ids(self) -> dict[str, list[int]]:
-        if self._by_article is None:
-            self._by_article = {}
-            for chunk in self.chunks.values():
-                self._by_article.setdefault(chunk.article_id, []).append(chunk.id)
-        return self._by_article
+        return [self.chunks[i] for i in (self.rows.chunk_ids_of(article_id) if self.rows else ())]
 
     @property
     def paragraph_count(self) -> int:
-        return sum(len(a.paragraphs) for a in self.articles.values())
+        return self.rows.paragraph_count() if self.rows else 0
 
     @property
     def index_type(self) -> str:
@@ -84,34 +92,26 @@ class Index:
 
     def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity), best first."""
-        if not self.chunks:
+        total = len(self.chunks)
+        if not total:
             return []
-        k = min(k, len(self.chunks))
+        k = min(k, total)
         # A Milvus collection may also hold vectors that an interrupted update added but never
         # committed: ask for a few more and keep those of this index's chunks.
         found = self.vectors.search(vector, k + self.vectors.search_margin)
-        return [(self.chunks[i], s) for i, s in found if i in self.chunks][:k]
+        hits = ((self.rows.chunk(i), s) for i, s in found)
+        return [(c, s) for c, s in hits if c is not None][:k]
 
     def search_lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks with the best BM25 score for ``query``, best first."""
-        model, order = self.bm25()
-        return [
-            (self.chunks[order[doc]], score) for doc, score in lexical.search(model, query, k, len(order))
-        ]
+        if not self.rows:
+            return []
+        found = self.rows.search_terms(lexical.terms(query), k)
+        return [(self.rows.chunk(i), s) for i, s in found]
 
-    def bm25(self):
-        """The BM25 model and its chunk order, rebuilt here if chunks changed since it was made."""
-        if self._bm25 is None or self._order is None:
-            self._order = list(self.chunks)
-            self._bm25 = lexical.build([self.embedding_text(self.chunks[i]) for i in self._order])
-        return self._bm25, self._order
-
-    def document_frequencies(self) -> tuple[dict[str, int], int]:
-        """Chunks holding each BM25 term, and the number of chunks (cached with the BM25 model)."""
-        model, _ = self.bm25()
-        if getattr(model, "_rag_df", None) is None:
-            model._rag_df = lexical.document_frequencies(model)
-        return model._rag_df
+    def document_frequencies(self) -> tuple[Frequencies, int]:
+        """Chunks holding each BM25 term (a mapping read on demand), and the number of chunks."""
+        return Frequencies(self.rows), len(self.chunks)
 
     def sentence_vectors(self, article_id: str, embedder):
         """The article's sentence vectors; embedded now (and kept) if the index has none yet."""
@@ -119,8 +119,10 @@ class Index:
         if found is None:
             from . import sentence_vectors
 
-            found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
-            self.sentences[article_id] = found
+            found = self._embedded_sentences.get(article_id)
+            if found is None:
+                found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
+                self._embedded_sentences[article_id] = found
         return found
 
     def embedding_text(self, chunk: Chunk) -> str:
@@ -131,28 +133,34 @@ class Index:
         import numpy as np
 
         self.remove(article.id)
-        if sentences is not None:
-            self.sentences[article.id] = sentences
+        rows = self.writable()
         if chunks:
             self.vectors.add(
                 np.array([c.id for c in chunks], dtype="int64"), np.asarray(vectors, dtype="float32")
             )
-        self.articles[article.id] = article
-        self.chunks.update((c.id, c) for c in chunks)
-        self._chunk_ids()[article.id] = [c.id for c in chunks]
-        self._bm25 = None
+        tokens = lexical.terms_of([embedding_text(article, c) for c in chunks])
+        rows.put(article, chunks, tokens, sentences)
 
     def remove(self, article_id: str) -> None:
         import numpy as np
 
-        old = self._chunk_ids().pop(article_id, [])
+        if not self.rows or article_id not in self.articles:
+            return
+        old = self.writable().delete(article_id)
         if old:
             self.vectors.remove(np.array(old, dtype="int64"))
-            for chunk_id in old:
-                del self.chunks[chunk_id]
-        self.articles.pop(article_id, None)
-        self.sentences.pop(article_id, None)
-        self._bm25 = None
+        self._embedded_sentences.pop(article_id, None)
+
+    def writable(self) -> RowStore:
+        """The rows of the next generation: a copy of the committed ones made on first change."""
+        if self.draft is None:
+            parent = self.workdir or Path(tempfile.mkdtemp(prefix="rag-index-"))
+            parent.mkdir(parents=True, exist_ok=True)
+            draft = parent / f"{DRAFT_PREFIX}{time.time_ns()}"
+            draft.mkdir()
+            self.rows = self.rows.copy_to(draft / ROWS) if self.rows else RowStore.create(draft / ROWS)
+            self.draft = draft
+        return self.rows
 
     def vectors_stale(self) -> bool:
         """True when the next save converts the FAISS vectors (the count crossed the threshold,

@@ -72,13 +72,13 @@ def update_index(
     with writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild)
-        known = {a.doc: a for a in index.articles.values()}
+        known = index.docs()  # doc -> (article id, file sha256): no article texts in memory
         with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
             for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
                 _embed_and_add(step, index, embedder, tally, bar)
                 if index.vectors_stale():  # past the threshold: go on in the compact index
                     index.fit_vectors()
-        removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
+        removed = [article_id for doc, (article_id, _) in known.items() if doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
         missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
@@ -130,7 +130,7 @@ _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chun
 def _steps(
     files: list[Path],
     root: Path,
-    known: dict[str, Article],
+    known: dict[str, tuple[str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -156,7 +156,7 @@ def _steps(
 def _read_one(
     path: Path,
     root: Path,
-    known: dict[str, Article],
+    known: dict[str, tuple[str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -169,7 +169,7 @@ def _read_one(
     try:
         data = read_file(path, settings, root)
         old = known.get(doc)
-        if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+        if old is not None and old[1] == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
         article, notes = parse_article(path, doc, data)
@@ -238,7 +238,8 @@ def _sentence_vectors(step: list[_Fresh], index: Index, embedder: Embedder) -> d
 def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
     from . import sentence_vectors
 
-    missing = [a for a in index.articles.values() if a.id not in index.sentences]
+    have = set(index.sentences)
+    missing = [index.articles[i] for i in index.articles if i not in have]
     if missing:
         index.sentences.update(sentence_vectors.embed(missing, embedder))
     return len(missing)

@@ -1,17 +1,17 @@
-"""Open an index folder: check the manifest and every file against its checksum, then read the rows."""
+"""Open an index folder: check the manifest and each file against it; open the rows and the vectors."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+import sqlite3
 from pathlib import Path
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import Settings
-from ..types import Article, Chunk, Paragraph
-from . import lexical, sentence_vectors, vectorstore
+from . import checksums, vectorstore
 from .factory import policy_of, store_spec
-from .folder import FORMAT_VERSION, MANIFEST, ROW_FILES, _sha256, read_manifest, rebuild_hint
+from .folder import FORMAT_VERSION, MANIFEST, ROW_FILES, read_manifest, rebuild_hint
+from .rows import FILE as ROWS
+from .rows import RowStore
 
 
 def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> None:
@@ -33,39 +33,22 @@ def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> Non
 
 
 def load_index(index_dir: Path, settings: Settings):
+    """Open the committed generation: the manifest, a check of each file, the vectors; the rows
+    stay on disk (``rows.py``), so this reads a bounded number of bytes besides the vectors."""
     manifest = read_manifest(index_dir)
     check_compatible(manifest, index_dir, settings)
     store = manifest.get("store", {"kind": vectorstore.FAISS})
     spec = _check_store(store, index_dir, settings)
     data = index_dir / str(manifest["data"])
-    optional = tuple(
-        n for n in sentence_vectors.FILES if n in manifest["checksums"]
-    )  # older indexes lack them
-    for name in ROW_FILES + optional + _store_class(store.get("kind")).files:
-        path = data / name
-        if not path.exists():
-            raise IndexCorruptError(f"{path} is missing. {rebuild_hint(index_dir)}")
-        if _sha256(path) != manifest["checksums"].get(name):
-            raise IndexCorruptError(
-                f"{path} does not match its checksum in the manifest "
-                f"(damaged or edited). {rebuild_hint(index_dir)}"
-            )
+    hint = rebuild_hint(index_dir)
+    for name in ROW_FILES + _store_class(store.get("kind")).files:
+        checksums.verify(data, name, manifest, int(settings.verify_max_mb * 1024 * 1024), hint)
     try:
-        articles = {a.id: a for a in _read_articles(data / "articles.jsonl", index_dir)}
-        chunks = {c.id: c for c in _read_chunks(data / "chunks.jsonl", articles, index_dir)}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IndexCorruptError(
-            f"the rows in {data} are malformed ({exc!r}). {rebuild_hint(index_dir)}"
-        ) from None
+        rows = RowStore.open(data / ROWS, hint)
+    except sqlite3.DatabaseError as exc:
+        raise IndexCorruptError(f"{data / ROWS} cannot be read ({exc}). {hint}") from None
     vectors = _open_vectors(store, spec, data, manifest, settings, index_dir)
-    _check_vectors(vectors, chunks, manifest, index_dir, data)
-    bm25 = lexical.load(data / "bm25")
-    try:
-        sentences = sentence_vectors.read(data) if optional else {}
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(
-            f"the sentence vectors in {data} cannot be read ({exc}). {rebuild_hint(index_dir)}"
-        ) from None
+    _check_vectors(vectors, rows, manifest, index_dir, data)
     from .index import Index
 
     return Index(
@@ -73,11 +56,9 @@ def load_index(index_dir: Path, settings: Settings):
         manifest["dimension"],
         manifest.get("chunking", {}),
         vectors,
-        articles,
-        chunks,
+        rows,
         manifest,
-        bm25,
-        sentences,
+        workdir=index_dir,
     )
 
 
@@ -119,49 +100,16 @@ def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Setti
     )
 
 
-def _check_vectors(vectors, chunks: dict, manifest: dict, index_dir: Path, data: Path) -> None:
+def _check_vectors(vectors, rows: RowStore, manifest: dict, index_dir: Path, data: Path) -> None:
     if vectors.dimension != manifest["dimension"]:
         raise IndexCorruptError(
             f"{data} holds vectors of dimension {vectors.dimension}, the manifest says "
             f"{manifest['dimension']}. {rebuild_hint(index_dir)}"
         )
-    vectors.check(list(chunks), str(data), rebuild_hint(index_dir))
-
-
-def _rows(path: Path, index_dir: Path) -> Iterable[dict]:
-    with open(path, encoding="utf-8") as rows:
-        for number, line in enumerate(rows, start=1):
-            try:
-                yield json.loads(line)
-            except ValueError:
-                raise IndexCorruptError(
-                    f"{path} line {number} is not valid JSON. {rebuild_hint(index_dir)}"
-                ) from None
-
-
-def _read_articles(path: Path, index_dir: Path) -> Iterable[Article]:
-    for row in _rows(path, index_dir):
-        paragraphs = tuple(
-            Paragraph(row["id"], n, s, e, pid, tuple(tuple(x) for x in sentences))
-            for n, (s, e, pid, sentences) in enumerate(row["paragraphs"], start=1)
+    count = rows.count("chunks")
+    if count != manifest["counts"].get("chunks"):
+        raise IndexCorruptError(
+            f"{data / ROWS} holds {count} chunks, the manifest says {manifest['counts'].get('chunks')}. "
+            f"{rebuild_hint(index_dir)}"
         )
-        yield Article(
-            row["id"], row["doc"], row["title"], row["text"], row["sha256"], paragraphs, row.get("meta", {})
-        )
-
-
-def _read_chunks(path: Path, articles: dict[str, Article], index_dir: Path) -> Iterable[Chunk]:
-    for row in _rows(path, index_dir):
-        article = articles.get(row["article"])
-        if article is None:
-            raise IndexCorruptError(
-                f"{path} names an unknown article {row['article']}. {rebuild_hint(index_dir)}"
-            )
-        yield Chunk(
-            row["id"],
-            row["article"],
-            row["paragraph"],
-            row["start"],
-            row["end"],
-            article.text[row["start"] : row["end"]],
-        )
+    vectors.check(count, rows.sample_chunk_ids(64), str(data), rebuild_hint(index_dir))

@@ -1,0 +1,300 @@
+"""Article and chunk rows on disk: one SQLite file per generation (``rows.sqlite``), read on demand.
+
+Tables: ``articles`` (id, doc, title, sha256, meta, text, paragraphs, and the reader's sentence
+vectors as float16 bytes), ``chunks`` (id, article, paragraph, start, end) and ``terms``, an
+FTS5 table holding each chunk's BM25 tokens (stemmed, stop words dropped: ``lexical.terms``)
+under the chunk's id, ranked by FTS5's own ``bm25()``. Opening reads the schema, not the rows:
+serving memory is SQLite's page cache plus what a query touches. A committed generation is
+opened read-only and immutable (no locks, so a read-only folder serves); a writer works on a
+copy in the next generation's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from ..types import Article, Chunk, Paragraph
+
+FILE = "rows.sqlite"
+SCHEMA = """
+CREATE TABLE articles (id TEXT PRIMARY KEY, doc TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
+    text TEXT NOT NULL, sha256 TEXT NOT NULL, paragraphs TEXT NOT NULL, meta TEXT NOT NULL,
+    n_paragraphs INTEGER NOT NULL, sentences BLOB, checksum TEXT NOT NULL);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, article TEXT NOT NULL, paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+CREATE INDEX chunks_by_article ON chunks (article);
+CREATE VIRTUAL TABLE terms USING fts5 (tokens, tokenize = 'unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE vocab USING fts5vocab (terms, 'row');
+CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+CACHED_ARTICLES = 64  # articles kept parsed in memory (the ones the last questions touched)
+
+
+class RowStore:
+    """The rows of one generation. Thread-safe: one connection, used under a lock."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, writable: bool, hint: str = "") -> None:
+        self.path = path
+        self.hint = hint  # how to recover, told with a damaged file
+        self.writable = writable
+        self._db = connection
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Article] = OrderedDict()
+
+    @classmethod
+    def create(cls, path: Path) -> RowStore:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + SCHEMA)
+        db.execute("BEGIN")
+        return cls(path, db, True)
+
+    @classmethod
+    def open(cls, path: Path, hint: str = "") -> RowStore:
+        """A committed generation, read-only (raises sqlite3.DatabaseError if it is not one)."""
+        uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails on a damaged header
+        return cls(path, db, False, hint)
+
+    def copy_to(self, path: Path) -> RowStore:
+        """A writable copy at ``path`` (the next generation's rows)."""
+        with self._lock:
+            shutil.copyfile(self.path, path)
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        db.execute("BEGIN")
+        return RowStore(path, db, True, self.hint)
+
+    def finish(self) -> None:
+        """Record the counts, commit, compact and close a writable store (the file is then complete)."""
+        with self._lock:
+            for table in ("articles", "chunks"):
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO counts SELECT '{table}', count(*) FROM {table}"  # noqa: S608
+                )
+            self._db.execute(
+                "INSERT OR REPLACE INTO counts SELECT 'paragraphs', coalesce(sum(n_paragraphs), 0) FROM articles"
+            )
+            self._db.execute("COMMIT")
+            self._db.execute("INSERT INTO terms (terms) VALUES ('optimize')")
+            self._db.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _all(self, sql: str, args=()) -> list:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._damaged(exc) from None
+
+    def _one(self, sql: str, args=()):
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise self._damaged(exc) from None
+
+    def _damaged(self, exc: Exception) -> Exception:
+        from ..errors import IndexCorruptError
+
+        return IndexCorruptError(f"{self.path} cannot be read ({exc}). {self.hint}".strip())
+
+    # ---- reading --------------------------------------------------------------------------
+    def article(self, article_id: str) -> Article | None:
+        with self._lock:
+            found = self._cache.get(article_id)
+            if found is not None:
+                self._cache.move_to_end(article_id)
+                return found
+        row = self._one(
+            "SELECT id, doc, title, text, sha256, paragraphs, meta, checksum FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        if row is None:
+            return None
+        if _checksum(row[:7]) != row[7]:
+            from ..errors import IndexCorruptError
+
+            raise IndexCorruptError(
+                f"{self.path}: the row of article {row[1]!r} is damaged. {self.hint}".strip()
+            )
+        article = _article(row[:7])
+        with self._lock:
+            self._cache[article_id] = article
+            while len(self._cache) > CACHED_ARTICLES:
+                self._cache.popitem(last=False)
+        return article
+
+    def article_id_of(self, doc: str) -> str | None:
+        row = self._one("SELECT id FROM articles WHERE doc = ?", (doc,))
+        return row[0] if row else None
+
+    def has_article(self, article_id: str) -> bool:
+        return self._one("SELECT 1 FROM articles WHERE id = ?", (article_id,)) is not None
+
+    def sentence_ids(self) -> Iterator[str]:
+        return (r[0] for r in self._all("SELECT id FROM articles WHERE sentences IS NOT NULL"))
+
+    def article_ids(self) -> Iterator[str]:
+        return (r[0] for r in self._all("SELECT id FROM articles ORDER BY doc"))
+
+    def docs(self) -> dict[str, tuple[str, str]]:
+        """{doc: (article id, sha256 of the file)}: what an update compares files with."""
+        return {d: (i, s) for d, i, s in self._all("SELECT doc, id, sha256 FROM articles")}
+
+    def count(self, table: str) -> int:
+        """Rows in ``articles`` or ``chunks`` (recorded when the generation was saved)."""
+        if not self.writable:
+            return self._one("SELECT value FROM counts WHERE name = ?", (table,))[0]
+        return self._one(f"SELECT count(*) FROM {table}")[0]  # noqa: S608 (a table of ours)
+
+    def paragraph_count(self) -> int:
+        if not self.writable:
+            return self._one("SELECT value FROM counts WHERE name = 'paragraphs'")[0]
+        return self._one("SELECT coalesce(sum(n_paragraphs), 0) FROM articles")[0]
+
+    def chunk(self, chunk_id: int) -> Chunk | None:
+        row = self._one('SELECT article, paragraph, start, "end" FROM chunks WHERE id = ?', (int(chunk_id),))
+        if row is None:
+            return None
+        article = self.article(row[0])
+        return Chunk(int(chunk_id), row[0], row[1], row[2], row[3], article.text[row[2] : row[3]])
+
+    def chunk_ids(self) -> Iterator[int]:
+        return (r[0] for r in self._all("SELECT id FROM chunks ORDER BY id"))
+
+    def sample_chunk_ids(self, n: int) -> list[int]:
+        """Up to ``n`` chunk ids spread over the id space (index lookups, not a scan)."""
+        import random
+
+        draw = random.Random(0)
+        found = (
+            self._one("SELECT id FROM chunks WHERE id >= ? ORDER BY id LIMIT 1", (draw.getrandbits(63),))
+            for _ in range(n)
+        )
+        first = self._one("SELECT min(id) FROM chunks")
+        return sorted({r[0] for r in found if r} | ({first[0]} if first and first[0] is not None else set()))
+
+    def chunk_ids_of(self, article_id: str) -> list[int]:
+        return [
+            r[0] for r in self._all("SELECT id FROM chunks WHERE article = ? ORDER BY rowid", (article_id,))
+        ]
+
+    def sentences(self, article_id: str):
+        """The article's float16 sentence vectors, or None if the index has none for it."""
+        import numpy as np
+
+        row = self._one("SELECT sentences FROM articles WHERE id = ?", (article_id,))
+        if row is None or row[0] is None:
+            return None
+        rows = np.frombuffer(row[0], dtype="<f2")
+        count = self.sentence_count(article_id)
+        return rows.reshape(count, -1) if count else rows.reshape(0, 0)
+
+    def sentence_count(self, article_id: str) -> int:
+        article = self.article(article_id)
+        return sum(len(p.sentences) or 1 for p in article.paragraphs) if article else 0
+
+    def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first."""
+        unique = list(dict.fromkeys(t for t in tokens if t))
+        if not unique or k <= 0:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        rows = self._all(
+            "SELECT rowid, -bm25(terms) FROM terms WHERE terms MATCH ? ORDER BY rank LIMIT ?", (query, k)
+        )
+        return [(int(i), float(s)) for i, s in rows if s > 0]
+
+    def document_frequency(self, term: str) -> int:
+        row = self._one("SELECT doc FROM vocab WHERE term = ?", (term,))
+        return int(row[0]) if row else 0
+
+    # ---- writing (a writable copy only) ---------------------------------------------------
+    def put(self, article: Article, chunks: list[Chunk], tokens: list[list[str]], sentences=None) -> None:
+        """Store ``article`` with its chunks (and each chunk's BM25 tokens), replacing its old rows."""
+        import numpy as np
+
+        self.delete(article.id)
+        blob = None if sentences is None else np.asarray(sentences, dtype="<f2").tobytes()
+        with self._lock:
+            row = _article_row(article)
+            self._db.execute(
+                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, len(article.paragraphs), blob, _checksum(row)),
+            )
+            self._db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+                [(c.id, c.article_id, c.paragraph, c.start, c.end) for c in chunks],
+            )
+            self._db.executemany(
+                "INSERT INTO terms (rowid, tokens) VALUES (?, ?)",
+                [(c.id, " ".join(t)) for c, t in zip(chunks, tokens)],
+            )
+
+    def set_sentences(self, article_id: str, sentences) -> None:
+        import numpy as np
+
+        blob = np.asarray(sentences, dtype="<f2").tobytes()
+        with self._lock:
+            self._db.execute("UPDATE articles SET sentences = ? WHERE id = ?", (blob, article_id))
+
+    def delete(self, article_id: str) -> list[int]:
+        """Forget the article and its chunks; returns the chunk ids it had."""
+        old = self.chunk_ids_of(article_id)
+        with self._lock:
+            self._cache.pop(article_id, None)
+            self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            self._db.execute("DELETE FROM chunks WHERE article = ?", (article_id,))
+            self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(i,) for i in old])
+        return old
+
+
+def _article_row(article: Article) -> tuple:
+    """(id, doc, title, text, sha256, paragraphs, meta): the columns ``_article`` reads back."""
+    paragraphs = [[p.start, p.end, p.id, p.sentences] for p in article.paragraphs]
+    return (
+        article.id,
+        article.doc,
+        article.title,
+        article.text,
+        article.sha256,
+        json.dumps(paragraphs),
+        json.dumps(dict(article.meta), ensure_ascii=False),
+    )
+
+
+def _checksum(row: tuple) -> str:
+    """A hash of an article row, checked on every read (a damaged page is never answered from)."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for value in row:
+        digest.update(str(value).encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
+
+
+def _article(row) -> Article:
+    article_id, doc, title, text, sha256, paragraphs, meta = row
+    return Article(
+        article_id,
+        doc,
+        title,
+        text,
+        sha256,
+        tuple(
+            Paragraph(article_id, n, s, e, pid, tuple(tuple(x) for x in sentences))
+            for n, (s, e, pid, sentences) in enumerate(json.loads(paragraphs), start=1)
+        ),
+        json.loads(meta),
+    )
