@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def rebuild_hint(index_dir: Path) -> str:
 
 def save_index(index, index_dir: Path, crash_hook) -> None:
     generation = f"data-{time.time_ns()}"
-    draft = None
+    draft, committed = None, False
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         draft = _draft_in(index, index_dir)
@@ -57,19 +58,20 @@ def save_index(index, index_dir: Path, crash_hook) -> None:
         sums = checksums.record(draft, names)
         crash_hook("data-written")
         os.rename(draft, index_dir / generation)
+        draft = index.draft = index_dir / generation  # not committed until the manifest says so
         _fsync_dir(index_dir)
         crash_hook("data-renamed")
         manifest = _manifest(index, generation, sums, counts)
         _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        committed = True
     except OSError as exc:
         raise IndexWriteError(
             f"could not write the index in {index_dir} ({exc.strerror or exc}); the previous index "
             "is unchanged. Free disk space or check that the folder is writable, then index again"
         ) from exc
     finally:
-        if draft is not None and draft.exists():  # failed: back to the committed rows
-            _back_to_committed(index, index_dir)
-            shutil.rmtree(draft, ignore_errors=True)
+        if not committed and draft is not None and draft.exists():  # keep the changes, elsewhere
+            _set_aside(index, index_dir)
     index.manifest = manifest
     index.rows, index.draft = RowStore.open(index_dir / generation / ROWS, rebuild_hint(index_dir)), None
     try:
@@ -92,11 +94,24 @@ def _draft_in(index, index_dir: Path) -> Path:
     return index.draft
 
 
-def _back_to_committed(index, index_dir: Path) -> None:
+def _set_aside(index, index_dir: Path) -> None:
+    """After a failed save: move the draft to a temporary folder outside the index folder, so
+    the index in memory keeps its changes and the next save can commit them; if even that
+    fails, fall back to the committed rows."""
+    import tempfile
+
+    draft = index.draft
     try:
-        index.rows.close()
-    except Exception:  # already closed by finish()
-        pass
+        index.rows.close(commit=True)
+        aside = Path(tempfile.mkdtemp(prefix="rag-draft-")) / draft.name
+        shutil.move(draft, aside)
+        index.rows, index.draft = RowStore.reopen(aside / ROWS, rebuild_hint(index_dir)), aside
+    except (OSError, sqlite3.Error):
+        shutil.rmtree(draft, ignore_errors=True)
+        _back_to_committed(index, index_dir)
+
+
+def _back_to_committed(index, index_dir: Path) -> None:
     committed = index.manifest.get("data")
     index.rows = RowStore.open(index_dir / committed / ROWS, rebuild_hint(index_dir)) if committed else None
     index.draft = None

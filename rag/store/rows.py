@@ -1,12 +1,10 @@
 """Article and chunk rows on disk: one SQLite file per generation (``rows.sqlite``), read on demand.
 
-Tables: ``articles`` (id, doc, title, sha256, meta, text, paragraphs, and the reader's sentence
-vectors as float16 bytes), ``chunks`` (id, article, paragraph, start, end) and ``terms``, an
-FTS5 table holding each chunk's BM25 tokens (stemmed, stop words dropped: ``lexical.terms``)
-under the chunk's id, ranked by FTS5's own ``bm25()``. Opening reads the schema, not the rows:
-serving memory is SQLite's page cache plus what a query touches. A committed generation is
-opened read-only and immutable (no locks, so a read-only folder serves); a writer works on a
-copy in the next generation's temporary folder.
+Tables: ``articles`` (text, paragraphs, metadata, a row hash, the reader's float16 sentence
+vectors), ``chunks`` (article, paragraph, start, end) and ``terms``, FTS5 over each chunk's BM25
+tokens (``lexical.terms``), ranked by FTS5's ``bm25()``. Opening reads the schema, not the rows.
+A committed generation is opened read-only and immutable (a read-only folder serves); a writer
+works on a copy in the next generation's temporary folder.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from ..errors import IndexCorruptError
 from ..types import Article, Chunk, Paragraph
 
 FILE = "rows.sqlite"
@@ -47,6 +46,7 @@ class RowStore:
         self._db = connection
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Article] = OrderedDict()
+        self.closed = False
 
     @classmethod
     def create(cls, path: Path) -> RowStore:
@@ -67,10 +67,15 @@ class RowStore:
         """A writable copy at ``path`` (the next generation's rows)."""
         with self._lock:
             shutil.copyfile(self.path, path)
+        return RowStore.reopen(path, self.hint)
+
+    @classmethod
+    def reopen(cls, path: Path, hint: str = "") -> RowStore:
+        """The draft at ``path``, writable again."""
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         db.execute("BEGIN")
-        return RowStore(path, db, True, self.hint)
+        return cls(path, db, True, hint)
 
     def finish(self) -> None:
         """Record the counts, commit, compact and close a writable store (the file is then complete)."""
@@ -85,29 +90,33 @@ class RowStore:
             self._db.execute("COMMIT")
             self._db.execute("INSERT INTO terms (terms) VALUES ('optimize')")
             self._db.close()
+            self.closed = True
 
-    def close(self) -> None:
+    def close(self, commit: bool = False) -> None:
         with self._lock:
+            if self.closed:
+                return
+            if commit and self._db.in_transaction:
+                self._db.execute("COMMIT")
             self._db.close()
+            self.closed = True
 
     def _all(self, sql: str, args=()) -> list:
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchall()
             except sqlite3.DatabaseError as exc:
-                raise self._damaged(exc) from None
+                raise self._damaged(f"cannot be read ({exc})") from None
 
     def _one(self, sql: str, args=()):
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchone()
             except sqlite3.DatabaseError as exc:
-                raise self._damaged(exc) from None
+                raise self._damaged(f"cannot be read ({exc})") from None
 
-    def _damaged(self, exc: Exception) -> Exception:
-        from ..errors import IndexCorruptError
-
-        return IndexCorruptError(f"{self.path} cannot be read ({exc}). {self.hint}".strip())
+    def _damaged(self, what) -> IndexCorruptError:
+        return IndexCorruptError(f"{self.path}: {what}. {self.hint}".strip())
 
     # ---- reading --------------------------------------------------------------------------
     def article(self, article_id: str) -> Article | None:
@@ -123,11 +132,7 @@ class RowStore:
         if row is None:
             return None
         if _checksum(row[:7]) != row[7]:
-            from ..errors import IndexCorruptError
-
-            raise IndexCorruptError(
-                f"{self.path}: the row of article {row[1]!r} is damaged. {self.hint}".strip()
-            )
+            raise self._damaged(f"the row of article {row[1]!r} is damaged")
         article = _article(row[:7])
         with self._lock:
             self._cache[article_id] = article
@@ -197,13 +202,8 @@ class RowStore:
         row = self._one("SELECT sentences FROM articles WHERE id = ?", (article_id,))
         if row is None or row[0] is None:
             return None
-        rows = np.frombuffer(row[0], dtype="<f2")
-        count = self.sentence_count(article_id)
-        return rows.reshape(count, -1) if count else rows.reshape(0, 0)
-
-    def sentence_count(self, article_id: str) -> int:
-        article = self.article(article_id)
-        return sum(len(p.sentences) or 1 for p in article.paragraphs) if article else 0
+        count = sum(len(p.sentences) or 1 for p in self.article(article_id).paragraphs)
+        return np.frombuffer(row[0], dtype="<f2").reshape(count, -1 if count else 0)
 
     def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first."""
