@@ -176,7 +176,6 @@ def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(
 ):
     build(samples, settings, embedder)
     index = Index.load(settings.index_dir, settings)
-    index.remove(next(iter(index.articles)))
     import os
 
     real_mkdir = os.mkdir
@@ -188,6 +187,7 @@ def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(
 
     monkeypatch.setattr(os, "mkdir", read_only)  # root ignores chmod, so refuse the write here
     with pytest.raises(IndexWriteError, match="previous index is unchanged"):
+        index.remove(next(iter(index.articles)))  # the first change copies the rows: refused
         index.save(settings.index_dir)
     monkeypatch.undo()
     assert len(Index.load(settings.index_dir, settings).articles) == 2

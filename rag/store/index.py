@@ -10,10 +10,12 @@ vector store's factory in ``factory.py``.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from ..errors import IndexWriteError
 from ..ingest.articles import embedding_text
 from ..settings import Settings
 from ..types import Article, Chunk
@@ -155,10 +157,17 @@ class Index:
         """The rows of the next generation: a copy of the committed ones made on first change."""
         if self.draft is None:
             parent = self.workdir or Path(tempfile.mkdtemp(prefix="rag-index-"))
-            parent.mkdir(parents=True, exist_ok=True)
             draft = parent / f"{DRAFT_PREFIX}{time.time_ns()}"
-            draft.mkdir()
-            self.rows = self.rows.copy_to(draft / ROWS) if self.rows else RowStore.create(draft / ROWS)
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                draft.mkdir()
+                self.rows = self.rows.copy_to(draft / ROWS) if self.rows else RowStore.create(draft / ROWS)
+            except OSError as exc:
+                shutil.rmtree(draft, ignore_errors=True)
+                raise IndexWriteError(
+                    f"could not write the index in {parent} ({exc.strerror or exc}); the previous index "
+                    "is unchanged. Free disk space or check that the folder is writable, then index again"
+                ) from exc
             self.draft = draft
         return self.rows
 
