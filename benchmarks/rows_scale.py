@@ -148,9 +148,7 @@ def main() -> None:
         return
     shutil.rmtree(args.folder, ignore_errors=True)
     script = Path(__file__)
-    built = run_worker(
-        script, "build", "--chunks", str(args.chunks), "--folder", str(args.folder)
-    )
+    built = run_worker(script, "build", "--chunks", str(args.chunks), "--folder", str(args.folder))
     print(
         f"built {built['chunks']:,} chunks in {built['seconds']:.0f} s ({built['layout']}); "
         f"recall@10 of the ANN against exact search: {built['recall']:.3f}",
