@@ -9,7 +9,6 @@ works on a copy in the next generation's temporary folder.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import threading
@@ -19,7 +18,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import IndexCorruptError
-from ..types import Article, Chunk, Paragraph
+from ..types import Article, Chunk
+from .article_rows import article_from_row, article_row, row_checksum
 
 FILE = "rows.sqlite"
 SCHEMA = """
@@ -27,10 +27,11 @@ CREATE TABLE articles (id TEXT PRIMARY KEY, doc TEXT NOT NULL UNIQUE, title TEXT
     text TEXT NOT NULL, sha256 TEXT NOT NULL, paragraphs TEXT NOT NULL, meta TEXT NOT NULL,
     n_paragraphs INTEGER NOT NULL, sentences BLOB, checksum TEXT NOT NULL);
 CREATE TABLE chunks (id INTEGER PRIMARY KEY, article TEXT NOT NULL, paragraph INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL);
 CREATE INDEX chunks_by_article ON chunks (article);
 CREATE VIRTUAL TABLE terms USING fts5 (tokens, tokenize = 'unicode61 remove_diacritics 0');
 CREATE VIRTUAL TABLE vocab USING fts5vocab (terms, 'row');
+CREATE VIRTUAL TABLE instances USING fts5vocab (terms, 'instance');
 CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 CACHED_ARTICLES = 64  # articles kept parsed in memory (the ones the last questions touched)
@@ -87,6 +88,9 @@ class RowStore:
             self._db.execute(
                 "INSERT OR REPLACE INTO counts SELECT 'paragraphs', coalesce(sum(n_paragraphs), 0) FROM articles"
             )
+            self._db.execute(
+                "INSERT OR REPLACE INTO counts SELECT 'tokens', coalesce(sum(n_tokens), 0) FROM chunks"
+            )
             self._db.execute("COMMIT")
             self._db.execute("INSERT INTO terms (terms) VALUES ('optimize')")
             self._db.close()
@@ -131,9 +135,9 @@ class RowStore:
         )
         if row is None:
             return None
-        if _checksum(row[:7]) != row[7]:
+        if row_checksum(row[:7]) != row[7]:
             raise self._damaged(f"the row of article {row[1]!r} is damaged")
-        article = _article(row[:7])
+        article = article_from_row(row[:7])
         with self._lock:
             self._cache[article_id] = article
             while len(self._cache) > CACHED_ARTICLES:
@@ -206,15 +210,20 @@ class RowStore:
         return np.frombuffer(row[0], dtype="<f2").reshape(count, -1 if count else 0)
 
     def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first."""
-        unique = list(dict.fromkeys(t for t in tokens if t))
-        if not unique or k <= 0:
+        """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first:
+        each term's postings (chunk, term count, chunk length) from FTS5, scored by ``lexical.rank``."""
+        from . import lexical
+
+        if not tokens or k <= 0:
             return []
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
-        rows = self._all(
-            "SELECT rowid, -bm25(terms) FROM terms WHERE terms MATCH ? ORDER BY rank LIMIT ?", (query, k)
+        total = self._one("SELECT value FROM counts WHERE name = 'tokens'") if not self.writable else None
+        total = total[0] if total else self._one("SELECT coalesce(sum(n_tokens), 0) FROM chunks")[0]
+        sql = (
+            "SELECT i.doc, count(*), c.n_tokens FROM instances AS i JOIN chunks AS c ON c.id = i.doc "
+            "WHERE i.term = ? GROUP BY i.doc"
         )
-        return [(int(i), float(s)) for i, s in rows if s > 0]
+        postings = {t: self._all(sql, (t,)) for t in dict.fromkeys(tokens)}
+        return lexical.rank(tokens, postings, self.count("chunks"), total, k)
 
     def document_frequency(self, term: str) -> int:
         row = self._one("SELECT doc FROM vocab WHERE term = ?", (term,))
@@ -228,14 +237,14 @@ class RowStore:
         self.delete(article.id)
         blob = None if sentences is None else np.asarray(sentences, dtype="<f2").tobytes()
         with self._lock:
-            row = _article_row(article)
+            row = article_row(article)
             self._db.execute(
                 "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, len(article.paragraphs), blob, _checksum(row)),
+                (*row, len(article.paragraphs), blob, row_checksum(row)),
             )
             self._db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
-                [(c.id, c.article_id, c.paragraph, c.start, c.end) for c in chunks],
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(c.id, c.article_id, c.paragraph, c.start, c.end, len(t)) for c, t in zip(chunks, tokens)],
             )
             self._db.executemany(
                 "INSERT INTO terms (rowid, tokens) VALUES (?, ?)",
@@ -258,43 +267,3 @@ class RowStore:
             self._db.execute("DELETE FROM chunks WHERE article = ?", (article_id,))
             self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(i,) for i in old])
         return old
-
-
-def _article_row(article: Article) -> tuple:
-    """(id, doc, title, text, sha256, paragraphs, meta): the columns ``_article`` reads back."""
-    paragraphs = [[p.start, p.end, p.id, p.sentences] for p in article.paragraphs]
-    return (
-        article.id,
-        article.doc,
-        article.title,
-        article.text,
-        article.sha256,
-        json.dumps(paragraphs),
-        json.dumps(dict(article.meta), ensure_ascii=False),
-    )
-
-
-def _checksum(row: tuple) -> str:
-    """A hash of an article row, checked on every read (a damaged page is never answered from)."""
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=16)
-    for value in row:
-        digest.update(str(value).encode("utf-8", "surrogatepass") + b"\x00")
-    return digest.hexdigest()
-
-
-def _article(row) -> Article:
-    article_id, doc, title, text, sha256, paragraphs, meta = row
-    return Article(
-        article_id,
-        doc,
-        title,
-        text,
-        sha256,
-        tuple(
-            Paragraph(article_id, n, s, e, pid, tuple(tuple(x) for x in sentences))
-            for n, (s, e, pid, sentences) in enumerate(json.loads(paragraphs), start=1)
-        ),
-        json.loads(meta),
-    )
