@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class IndexReport:
     seconds: float
     warnings: tuple[FileWarning, ...] = ()
     store: str = ""  # where the vectors are, in words
+    # The index as it now is, in memory (a ``rag.store.index.Index``), so that a caller serves it
+    # without reading back from disk what was just written.
+    index: Any = field(default=None, repr=False, compare=False)
 
     @property
     def chunks_per_second(self) -> float:

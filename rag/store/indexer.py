@@ -44,7 +44,8 @@ def update_index(
     on_file: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``.
+    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``; the report
+    carries the updated index (``report.index``), ready to serve.
 
     Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
     deleted ones are removed. A file that fails to read is reported and, if it was indexed
@@ -57,7 +58,7 @@ def update_index(
     """
     from tqdm import tqdm
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     began = time.perf_counter()
     articles_dir = Path(articles_dir)
     scan = scan_articles(articles_dir)
@@ -99,6 +100,7 @@ def update_index(
         seconds=time.perf_counter() - began,
         warnings=tuple(tally.warnings),
         store=store_label(index.vectors.describe()),
+        index=index,
     )
 
 
@@ -269,7 +271,7 @@ def load_or_build(
     notify: Callable[[str], None] | None = None,
 ) -> Index:
     """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     defaults = Settings()
     try:
         return Index.load(settings.index_dir, settings)
@@ -281,5 +283,7 @@ def load_or_build(
         notify(
             f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} (first use)..."
         )
-    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify)
-    return Index.load(settings.index_dir, settings)
+    report = update_index(
+        settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify
+    )
+    return report.index
