@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ..embed.encoder import Embedder
@@ -96,9 +96,10 @@ class Assistant:
         """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
         extractively or with the configured LLM (``answer_mode``); a follow-up ("Why?") is read
         with ``history``, the conversation so far."""
-        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):  # noqa: B007
-            pass
-        return event
+        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):
+            if isinstance(event, Answer):  # the last event; the ones before are drafts
+                return event
+        raise AssertionError("ask_stream ended without an answer")
 
     def ask_stream(
         self,
@@ -185,7 +186,7 @@ class Assistant:
             vector=vector,
         )
 
-    def _llm_answer(self, found: Search, index: Index):
+    def _llm_answer(self, found: Search, index: Index) -> Generator[str, None, Answer]:
         from .llm import LLMUnavailableError, build_chat_model, stream_answer
         from .verify import verified_answer
 

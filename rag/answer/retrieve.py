@@ -8,6 +8,7 @@ reciprocal-rank fusion on the dev sets; see README), and each search stays selec
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..store.index import Index
 from ..types import Chunk, Hit
@@ -20,7 +21,7 @@ RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
 def retrieve(
     index: Index,
     question: str,
-    query_vector,
+    query_vector: Any,
     k: int = 5,
     mode: str = "hybrid",
     fusion: str = "score",

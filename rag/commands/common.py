@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -27,13 +27,13 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
     variables are warned about."""
     from ..settings import Settings
 
-    return Settings.from_env(
-        warn=warn,
-        index_dir=getattr(args, "index", None),
-        answer_mode=getattr(args, "answer_mode", None),
-        verify=False if getattr(args, "no_verify", False) else None,
+    flags: dict[str, Any] = {
+        "index_dir": getattr(args, "index", None),
+        "answer_mode": getattr(args, "answer_mode", None),
+        "verify": False if getattr(args, "no_verify", False) else None,
         **overrides,
-    )
+    }
+    return Settings.from_env(warn=warn, **flags)
 
 
 def add_answer_options(p: argparse.ArgumentParser) -> None:

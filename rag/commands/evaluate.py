@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace, settings: Settings) -> tuple[list[EvalRun], list, list]:
     """Index ``--articles`` if given, then run the question set in each mode asked for."""
     from dataclasses import replace
+    from functools import partial
 
     from ..answer.assistant import Assistant
     from ..evaluate.metrics import load_questions, run_eval, sample
@@ -103,10 +104,11 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> tuple[list[EvalRun
     modes = (
         [m for m in ("dense", "bm25", "hybrid") if m != primary] + [primary] if args.compare else [primary]
     )
-    runs, data_errors = [], []
+    runs: list[EvalRun] = []
+    data_errors: list[str] = []
     for mode in modes:
         run, data_errors = run_eval(
-            lambda q, m=mode: assistant.ask(q, k=RETRIEVE_K, mode=m), questions, assistant.index, mode
+            partial(assistant.ask, k=RETRIEVE_K, mode=mode), questions, assistant.index, mode
         )
         if settings.answer_mode != "extractive":
             run = replace(
