@@ -64,7 +64,7 @@ class FileWarning:
         return f"{self.path}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexReport:
     """What one run of ``rag index`` did."""
 
@@ -91,7 +91,7 @@ class IndexReport:
         return self.embedded_chunks / self.embed_seconds if self.embed_seconds else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hit:
     """A retrieved paragraph (chunks of one paragraph are merged into one hit)."""
 

@@ -66,7 +66,7 @@ class QuestionResult:
     confidence: float = 0.0  # the answer's calibrated confidence (abstentions have one too)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalRun:
     mode: str
     results: tuple[QuestionResult, ...]
@@ -207,7 +207,7 @@ def run_eval(
             data_errors.append(str(exc))
             continue
         results.append(score_answer(question, ask(question.question), spans, index))
-    return EvalRun(mode, tuple(results), aggregate(results)), data_errors
+    return EvalRun(mode=mode, results=tuple(results), metrics=aggregate(results)), data_errors
 
 
 def parse_bounds(specs: Sequence[str]) -> dict[str, float]:
