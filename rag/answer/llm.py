@@ -63,7 +63,7 @@ def build_chat_model(settings: Settings) -> Any:
     if not settings.llm:
         raise RagError(
             "no language model is configured. Set RAG_LLM=openai-compatible and "
-            "RAG_LLM_BASE_URL (see README, LLM answers), or use extractive answers"
+            "RAG_LLM_BASE_URL (see docs/answers.md), or use extractive answers"
         )
     factory = PROVIDERS.get(settings.llm)
     if factory:

@@ -2,7 +2,7 @@
 
 Both searches run over chunks; a paragraph's score in each is its best chunk's, so two chunks
 of one paragraph are one source. Fusion is score-normalised by default (measured better than
-reciprocal-rank fusion on the dev sets; see README), and each search stays selectable alone.
+reciprocal-rank fusion on the dev sets; see docs/answers.md), and each search stays selectable alone.
 """
 
 from __future__ import annotations

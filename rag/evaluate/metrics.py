@@ -6,7 +6,7 @@ A question set is JSONL (see evalsets/README.md): ``id``, ``question``, ``gold``
 
 A retrieved passage or a citation is correct when its character span overlaps the span of a
 gold quote in the same article. The definitions follow ``evalsets``' independent scorer so
-that both agree on the same run; every metric is defined in the README.
+that both agree on the same run; every metric is defined in docs/evaluation.md.
 """
 
 from __future__ import annotations

@@ -150,5 +150,5 @@ def _markdown(
         ]
         lines += [f"- {r.id}: {r.question}" for r in missed[:20]]
         lines += ["- ..." if len(missed) > 20 else "", ""]
-    lines += ["Metric definitions: see the README section on evaluation.", ""]
+    lines += ["Metric definitions: see docs/evaluation.md.", ""]
     return "\n".join(lines)
