@@ -6,12 +6,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..embed.encoder import Embedder
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
 from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
+from ..ingest.folder import file_stamp
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
 from .index import Index, chunking_of, rebuild_hint
@@ -19,6 +20,9 @@ from .lock import remove_unfinished_saves, writer_lock
 from .vectorstore import store_label
 
 _log = logging.getLogger(__name__)
+# Kept in each article's metadata (saved with its row): the file's size and modification time
+# when it was indexed, so that re-indexing skips unchanged files without reading them.
+STAMP = "file_stat"
 
 
 @dataclass
@@ -168,13 +172,18 @@ def _read_one(
         on_file(path)
     doc = doc_name(path, root)
     tally.seen.add(doc)
+    old = known.get(doc)
+    stamp = file_stamp(path)
+    if old is not None and stamp and old.meta.get(STAMP) == stamp:  # same size and time: not even read
+        tally.unchanged += 1
+        return None
     try:
         data = read_file(path, settings, root)
-        old = known.get(doc)
         if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
         article, notes = parse_article(path, doc, data)
+        article = replace(article, meta={**article.meta, STAMP: stamp})
     except ArticleError as exc:
         kept = " (kept its previously indexed version)" if doc in known else ""
         tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
