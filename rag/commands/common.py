@@ -43,7 +43,7 @@ def add_answer_options(p: argparse.ArgumentParser) -> None:
         "--answer-mode",
         choices=CHOICES["answer_mode"],
         help="extractive quotes (default) or an LLM answer whose sentences are verified "
-        "(needs RAG_LLM, see docs/settings.md)",
+        "(needs RAG_LLM, see docs/answers.md)",
     )
     p.add_argument(
         "--no-verify",
