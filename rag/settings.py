@@ -120,6 +120,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            value = getattr(self, f.name)
+            if _KINDS[f.name] is Path and isinstance(value, str):  # a folder given as text
+                object.__setattr__(self, f.name, Path(value).expanduser())
             check(f.name, getattr(self, f.name))
         if self.chunk_overlap >= self.chunk_chars:
             raise SettingsError(

@@ -47,6 +47,7 @@ def test_values_given_in_code_are_checked_too_and_secrets_never_shown():
         Settings(reader="learnt")
     with pytest.raises(SettingsError, match=r"RAG_LLM_API_KEY='\*\*\*' is not a valid str"):
         Settings(llm_api_key=123)  # type: ignore[arg-type]
+    assert Settings(index_dir="elsewhere").index_dir.name == "elsewhere"  # a path given as text is a Path
     with pytest.raises(FrozenInstanceError):
         Settings().top_k = 3  # type: ignore[misc]
 
