@@ -81,6 +81,8 @@ class IndexReport:
     seconds: float
     warnings: tuple[FileWarning, ...] = ()
     store: str = ""  # where the vectors are, in words
+    encoder: str = ""  # the embedding variant of the index: "int8" or "fp32"
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds) in the order first met
 
     @property
     def chunks_per_second(self) -> float:

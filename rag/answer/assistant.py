@@ -45,6 +45,8 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
+        if index is not None:
+            self.embedder.follow(index.encoder)
         self._notify = notify  # told when the default index has to be built first
         self._chat = None  # the LangChain chat model, built on first LLM answer
 
@@ -78,11 +80,14 @@ class Assistant:
         if self._index is None:
             from ..store.indexer import load_or_build
 
-            self._index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            self.embedder.follow(index.encoder)  # questions are embedded as its articles were
+            self._index = index
         return self._index
 
     def use_index(self, index: Index) -> None:
         """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
+        self.embedder.follow(index.encoder)
         self._index = index
 
     def ask(
