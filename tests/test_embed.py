@@ -183,8 +183,30 @@ def test_query_vectors_are_cached_and_copied(embedder):
     assert np.allclose(again, embedder.encode(["Where is Newcastle upon Tyne?"])[0], atol=1e-5)
 
 
-def test_one_question_is_embedded_on_one_thread(embedder):
+def test_one_question_is_embedded_on_the_calling_thread(embedder, monkeypatch):
+    import threading
+
+    seen = []
+    real_run = embedder.model.session().run
+    session = embedder.model.session()
+    monkeypatch.setattr(embedder.model, "session", lambda: _Spy(session, seen))
     embedder.encode_query("How many chloroplasts does a leaf cell hold?")
-    session = embedder.model.session(embedder.settings.query_threads)
-    assert embedder.settings.query_threads == 1
+    assert seen == [threading.current_thread().name] and real_run is not None
     assert session.get_session_options().intra_op_num_threads == 1
+
+
+def test_a_text_gets_the_same_vector_in_any_company(embedder):
+    alone = embedder.encode(["word"])
+    together = embedder.encode(["word", "word " * 150, "The cat sat on the mat."])
+    assert np.allclose(alone[0], together[0], atol=1e-6)  # no shared padding or activation scale
+
+
+class _Spy:
+    def __init__(self, session, seen: list) -> None:
+        self.session, self.seen = session, seen
+
+    def run(self, *args):
+        import threading
+
+        self.seen.append(threading.current_thread().name)
+        return self.session.run(*args)
