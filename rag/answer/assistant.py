@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import QuestionError
 from ..settings import Settings
 from ..store.index import Index
@@ -46,7 +46,7 @@ class Assistant:
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
         if index is not None:
-            self.embedder.follow(index.encoder)
+            follow(self.embedder, getattr(index, "encoder", None))
         self._notify = notify  # told when the default index has to be built first
         self._chat = None  # the LangChain chat model, built on first LLM answer
 
@@ -81,13 +81,13 @@ class Assistant:
             from ..store.indexer import load_or_build
 
             index = load_or_build(self.settings, self.embedder, notify=self._notify)
-            self.embedder.follow(index.encoder)  # questions are embedded as its articles were
+            follow(self.embedder, getattr(index, "encoder", None))  # questions are embedded as its articles were
             self._index = index
         return self._index
 
     def use_index(self, index: Index) -> None:
         """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
-        self.embedder.follow(index.encoder)
+        follow(self.embedder, getattr(index, "encoder", None))
         self._index = index
 
     def ask(

@@ -57,6 +57,13 @@ def default_variant(settings: Settings) -> str:
     return "int8" if onnx_available() and supports(resolve_model_path(settings.model)) else "fp32"
 
 
+def follow(embedder, variant: str | None) -> None:
+    """``embedder.follow(variant)``; stand-in encoders (benchmarks, tests) have no variants."""
+    method = getattr(embedder, "follow", None)
+    if method is not None:
+        method(variant)
+
+
 def check_encoder(encoder: str) -> None:
     if encoder not in ENCODERS:
         raise RagError(f"RAG_ENCODER={encoder!r} is not known; use one of {', '.join(ENCODERS)}")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
 from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
 from ..settings import ARTICLE_SUFFIXES, Settings
@@ -137,16 +137,16 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally
                 f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
                 f"{settings.index_dir} --rebuild"
             )
-        embedder.follow(index.encoder)  # an update embeds as the index was built (RAG_ENCODER=auto)
+        follow(embedder, index.encoder)  # an update embeds as the index was built (RAG_ENCODER=auto)
         return index
     return _new_index(settings, embedder, tally)
 
 
 def _new_index(settings: Settings, embedder: Embedder, tally: _Tally) -> Index:
-    embedder.follow(None)  # a new index gets the settings' encoder
+    follow(embedder, None)  # a new index gets the settings' encoder
     with tally.timed("loading the encoder"):  # the first time also exports it to ONNX (cached)
         dimension = embedder.dimension
-    return Index.empty(settings, dimension, encoder=embedder.variant)
+    return Index.empty(settings, dimension, encoder=getattr(embedder, "variant", "fp32"))
 
 
 _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chunks, whether it was indexed
