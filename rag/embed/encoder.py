@@ -54,7 +54,11 @@ def default_variant(settings: Settings) -> str:
         return "fp32"
     from .onnx_cache import supports
 
-    return "int8" if onnx_available() and supports(resolve_model_path(settings.model)) else "fp32"
+    try:
+        folder = resolve_model_path(settings.model)
+    except RagError:
+        return "fp32"  # no model to export; loading it will say so
+    return "int8" if onnx_available() and supports(folder) else "fp32"
 
 
 def follow(embedder, variant: str | None) -> None:
