@@ -188,7 +188,7 @@ class Embedder:
                 self._queries.move_to_end(text)
                 return cached.copy()
         model = self.model  # loaded (and torch imported) before the thread count is changed
-        if hasattr(model, "session"):  # ONNX Runtime: a session of its own with query_threads
+        if hasattr(model, "session"):  # ONNX Runtime: one text, run on the calling thread
             vector = model.encode([text], threads=self.settings.query_threads)[0]
         else:
             with torch_threads(self.settings.query_threads):
