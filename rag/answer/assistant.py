@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import QuestionError
 from ..settings import Settings
 from ..store.index import Index
 from ..types import Answer, Hit
 from .conversation import Exchange, resolve
 from .extractive import Reading, answer_question
+from .modes import answer_mode as mode_named
 from .retrieve import MODES, retrieve
 
-ANSWER_MODES = ("extractive", "llm")
 READERS = ("learned", "lexical")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Search:
     """What ``Assistant.search`` found: the cleaned text, the passages, and seconds per step."""
 
@@ -42,9 +42,11 @@ class Assistant:
         embedder: Embedder | None = None,
         notify: Callable[[str], None] | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
+        if index is not None:
+            follow(self.embedder, getattr(index, "encoder", None))
         self._notify = notify  # told when the default index has to be built first
         self._chat = None  # the LangChain chat model, built on first LLM answer
 
@@ -78,11 +80,16 @@ class Assistant:
         if self._index is None:
             from ..store.indexer import load_or_build
 
-            self._index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            follow(
+                self.embedder, getattr(index, "encoder", None)
+            )  # questions are embedded as its articles were
+            self._index = index
         return self._index
 
     def use_index(self, index: Index) -> None:
         """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
+        follow(self.embedder, getattr(index, "encoder", None))
         self._index = index
 
     def ask(
@@ -96,9 +103,10 @@ class Assistant:
         """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
         extractively or with the configured LLM (``answer_mode``); a follow-up ("Why?") is read
         with ``history``, the conversation so far."""
-        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):  # noqa: B007
-            pass
-        return event
+        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):
+            if isinstance(event, Answer):  # the last event; the ones before are drafts
+                return event
+        raise AssertionError("ask_stream ended without an answer")
 
     def ask_stream(
         self,
@@ -113,9 +121,7 @@ class Assistant:
         In LLM mode the drafts are the model's unverified words; the final Answer keeps only
         verified sentences. If the model is unreachable or slow, the extractive answer is given
         with a notice saying so."""
-        answer_mode = answer_mode or self.settings.answer_mode
-        if answer_mode not in ANSWER_MODES:
-            raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
+        answer_mode = mode_named(answer_mode or self.settings.answer_mode).name
         asked = clean_question(question, self.settings.max_question_chars)
         context = resolve(asked, history, self.settings.max_question_chars)
         if context.stay:  # "Why?": about what was cited, not whatever else the words match
@@ -181,10 +187,13 @@ class Assistant:
             dense_weight=self.settings.dense_weight,
         )
         return Search(
-            text, hits, {"embed": embedded - began, "retrieve": time.perf_counter() - embedded}, vector
+            query=text,
+            hits=hits,
+            seconds={"embed": embedded - began, "retrieve": time.perf_counter() - embedded},
+            vector=vector,
         )
 
-    def _llm_answer(self, found: Search, index: Index):
+    def _llm_answer(self, found: Search, index: Index) -> Generator[str, None, Answer]:
         from .llm import LLMUnavailableError, build_chat_model, stream_answer
         from .verify import verified_answer
 

@@ -128,6 +128,7 @@ def _manifest(index, generation: str, sums: dict, counts: dict) -> dict:
         "format": FORMAT_VERSION,
         "package_version": __version__,
         "model": index.model,
+        "encoder": index.encoder,
         "dimension": index.dimension,
         "chunking": index.chunking,
         "store": {k: v for k, v in store.items() if k != "vectors"},

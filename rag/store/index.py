@@ -43,8 +43,10 @@ class Index:
         rows: RowStore | None = None,
         manifest: dict | None = None,
         workdir: Path | None = None,
+        encoder: str = "fp32",
     ) -> None:
         self.model = model
+        self.encoder = encoder  # the embedding variant of its vectors: "int8" or "fp32"
         self.dimension = dimension
         self.chunking = chunking
         # The vector store (FaissVectors or MilvusVectors); FAISS in memory unless given one.
@@ -59,25 +61,27 @@ class Index:
         self._embedded_sentences: dict = {}  # sentence vectors embedded on first use (see below)
 
     @classmethod
-    def empty(cls, settings: Settings, dimension: int, index_dir: Path | None = None) -> Index:
+    def empty(
+        cls, settings: Settings, dimension: int, index_dir: Path | None = None, encoder: str | None = None
+    ) -> Index:
         """No articles yet; the vectors go to the store ``settings.store`` names (a new
-        collection for Milvus, so a rebuild leaves the committed one untouched until it is saved)."""
+        collection for Milvus, so a rebuild leaves the committed one untouched until it is saved).
+        ``encoder``: the embedding variant the vectors will come from (default: the settings')."""
+        if encoder is None:
+            from ..embed.encoder import default_variant
+
+            encoder = default_variant(settings)
         where = Path(index_dir or settings.index_dir)
-        return cls(
-            settings.model,
-            dimension,
-            chunking_of(settings),
-            new_store(settings, dimension, where),
-            workdir=where,
-        )
+        store = new_store(settings, dimension, where)
+        return cls(settings.model, dimension, chunking_of(settings), store, workdir=where, encoder=encoder)
 
     # ---- reading ----------------------------------------------------------------------------
     def article_by_doc(self, doc: str) -> Article | None:
         article_id = self.rows.article_id_of(doc) if self.rows else None
         return self.articles.get(article_id) if article_id else None
 
-    def docs(self) -> dict[str, tuple[str, str]]:
-        """{doc: (article id, file sha256)} of every article, without reading their texts."""
+    def docs(self) -> dict[str, tuple[str, str, str]]:
+        """{doc: (article id, file sha256, file stamp)} of every article, without their texts."""
         return self.rows.docs() if self.rows else {}
 
     def chunks_of(self, article_id: str) -> list[Chunk]:

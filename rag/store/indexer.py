@@ -6,12 +6,14 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
 from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
+from ..ingest.folder import file_stamp
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
 from .index import Index, chunking_of, rebuild_hint
@@ -19,6 +21,9 @@ from .lock import remove_unfinished_saves, writer_lock
 from .vectorstore import store_label
 
 _log = logging.getLogger(__name__)
+# Kept in each article's metadata (saved with its row): the file's size and modification time
+# when it was indexed, so that re-indexing skips unchanged files without reading them.
+STAMP = "file_stat"
 
 
 @dataclass
@@ -32,6 +37,15 @@ class _Tally:
     embedded: int = 0
     embed_seconds: float = 0.0
     warnings: list[FileWarning] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (rag index --profile)
+
+    @contextmanager
+    def timed(self, stage: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - began
 
 
 def update_index(
@@ -44,7 +58,8 @@ def update_index(
     on_file: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``.
+    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``; the report
+    carries the updated index (``report.index``), ready to serve.
 
     Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
     deleted ones are removed. A file that fails to read is reported and, if it was indexed
@@ -57,7 +72,7 @@ def update_index(
     """
     from tqdm import tqdm
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     began = time.perf_counter()
     articles_dir = Path(articles_dir)
     scan = scan_articles(articles_dir)
@@ -71,19 +86,21 @@ def update_index(
     tally = _Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
     with writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
-        index = _starting_index(settings, embedder, rebuild)
-        known = index.docs()  # doc -> (article id, file sha256): no article texts in memory
+        index = _starting_index(settings, embedder, rebuild, tally)
+        known = index.docs()  # doc -> (article id, file sha256, file stamp): no texts in memory
         with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
             for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
                 _embed_and_add(step, index, embedder, tally, bar)
                 if index.vectors_stale():  # past the threshold: go on in the compact index
                     index.fit_vectors()
-        removed = [article_id for doc, (article_id, _) in known.items() if doc not in tally.seen]
+        removed = [article_id for doc, (article_id, *_) in known.items() if doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
-        missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
+        with tally.timed("embedding sentences"):
+            missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
         if tally.added or tally.updated or removed or missing or not index.manifest or index.vectors_stale():
-            index.save(settings.index_dir)
+            with tally.timed("writing"):
+                index.save(settings.index_dir)
     return IndexReport(
         index_dir=str(settings.index_dir),
         articles=len(index.articles),
@@ -99,15 +116,19 @@ def update_index(
         seconds=time.perf_counter() - began,
         warnings=tuple(tally.warnings),
         store=store_label(index.vectors.describe()),
+        encoder=index.encoder,
+        stages=tuple(tally.stages.items()),
+        index=index,
     )
 
 
-def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> Index:
+def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally: _Tally) -> Index:
     if not rebuild:
         try:
-            index = Index.load(settings.index_dir, settings)
+            with tally.timed("opening the index"):
+                index = Index.load(settings.index_dir, settings)
         except IndexMissingError:
-            return Index.empty(settings, embedder.dimension)
+            return _new_index(settings, embedder, tally)
         if index.chunking != chunking_of(settings):
             raise IndexMismatchError(
                 f"the index in {settings.index_dir} was built with chunking {index.chunking}, the "
@@ -120,8 +141,16 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> In
                 f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
                 f"{settings.index_dir} --rebuild"
             )
+        follow(embedder, index.encoder)  # an update embeds as the index was built (RAG_ENCODER=auto)
         return index
-    return Index.empty(settings, embedder.dimension)
+    return _new_index(settings, embedder, tally)
+
+
+def _new_index(settings: Settings, embedder: Embedder, tally: _Tally) -> Index:
+    follow(embedder, None)  # a new index gets the settings' encoder
+    with tally.timed("loading the encoder"):  # the first time also exports it to ONNX (cached)
+        dimension = embedder.dimension
+    return Index.empty(settings, dimension, encoder=getattr(embedder, "variant", "fp32"))
 
 
 _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chunks, whether it was indexed
@@ -130,7 +159,7 @@ _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chun
 def _steps(
     files: list[Path],
     root: Path,
-    known: dict[str, tuple[str, str]],
+    known: dict[str, tuple[str, str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -156,7 +185,7 @@ def _steps(
 def _read_one(
     path: Path,
     root: Path,
-    known: dict[str, tuple[str, str]],
+    known: dict[str, tuple[str, str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -166,19 +195,28 @@ def _read_one(
         on_file(path)
     doc = doc_name(path, root)
     tally.seen.add(doc)
+    old = known.get(doc)
+    stamp = file_stamp(path)
+    if old is not None and stamp and old[2] == stamp:  # same size and time: not even read
+        tally.unchanged += 1
+        return None
     try:
-        data = read_file(path, settings, root)
-        old = known.get(doc)
+        with tally.timed("reading files"):
+            data = read_file(path, settings, root)
         if old is not None and old[1] == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
-        article, notes = parse_article(path, doc, data)
+        with tally.timed("parsing and sentence segmentation"):
+            article, notes = parse_article(path, doc, data)
+        article = replace(article, meta={**article.meta, STAMP: stamp})
     except ArticleError as exc:
         kept = " (kept its previously indexed version)" if doc in known else ""
         tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
         return None
     tally.warnings.extend(FileWarning(str(path), f"indexed, but {n}", skipped=False) for n in notes)
-    return article, chunk_article(article, settings), doc in known
+    with tally.timed("splitting into chunks"):
+        chunks = chunk_article(article, settings)
+    return article, chunks, doc in known
 
 
 def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: _Tally, bar) -> None:
@@ -206,17 +244,21 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
     if reuse:
         vectors[list(reuse)] = index.vectors.get(list(reuse.values()))
     if todo:
-        _ = embedder.model  # load before the clock starts: the rate is of embedding, not of loading
+        with tally.timed("loading the encoder"):
+            _ = embedder.model  # loaded before the clock starts: the rate is of embedding, not of loading
         began = time.perf_counter()
         done = [tally.embedded]
-        new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
+        with tally.timed("embedding chunks"):
+            new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
         tally.embed_seconds += time.perf_counter() - began
         tally.embedded += len(todo)
         vectors[list(todo)] = new
-    sentences = _sentence_vectors(step, index, embedder)
+    with tally.timed("embedding sentences"):
+        sentences = _sentence_vectors(step, index, embedder)
     at = 0
     for article, article_chunks, is_update in step:
-        index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
+        with tally.timed("adding to the vector store"):
+            index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
         at += len(article_chunks)
         tally.updated += is_update
         tally.added += not is_update
@@ -270,7 +312,7 @@ def load_or_build(
     notify: Callable[[str], None] | None = None,
 ) -> Index:
     """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     defaults = Settings()
     try:
         return Index.load(settings.index_dir, settings)
@@ -282,5 +324,7 @@ def load_or_build(
         notify(
             f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} (first use)..."
         )
-    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify)
-    return Index.load(settings.index_dir, settings)
+    report = update_index(
+        settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify
+    )
+    return report.index

@@ -27,9 +27,22 @@ def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> Non
             f"but the model set now is {settings.model!r}. Set RAG_MODEL={manifest.get('model')} "
             f"to use that index, or build a new one. {rebuild_hint(index_dir)}"
         )
+    built = encoder_of(manifest)
+    if settings.encoder not in ("auto", built) and not (settings.encoder == "torch" and built == "fp32"):
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with the {built} encoder, but RAG_ENCODER is "
+            f"{settings.encoder!r}; questions must be embedded like the articles were. Unset "
+            f"RAG_ENCODER (or set it to {built}) to use that index, or rebuild it with this "
+            f"encoder: rag index ARTICLES_FOLDER --index {index_dir} --rebuild"
+        )
     for key in ("data", "dimension", "checksums", "counts"):
         if key not in manifest:
             raise IndexCorruptError(f"{where} lacks {key!r}. {rebuild_hint(index_dir)}")
+
+
+def encoder_of(manifest: dict) -> str:
+    """The embedding variant an index was built with; indexes made before int8 existed are fp32."""
+    return str(manifest.get("encoder", "fp32"))
 
 
 def load_index(index_dir: Path, settings: Settings):
@@ -59,6 +72,7 @@ def load_index(index_dir: Path, settings: Settings):
         rows,
         manifest,
         workdir=index_dir,
+        encoder=encoder_of(manifest),
     )
 
 

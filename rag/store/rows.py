@@ -157,9 +157,10 @@ class RowStore:
     def article_ids(self) -> Iterator[str]:
         return (r[0] for r in self._all("SELECT id FROM articles ORDER BY doc"))
 
-    def docs(self) -> dict[str, tuple[str, str]]:
-        """{doc: (article id, sha256 of the file)}: what an update compares files with."""
-        return {d: (i, s) for d, i, s in self._all("SELECT doc, id, sha256 FROM articles")}
+    def docs(self) -> dict[str, tuple[str, str, str]]:
+        """{doc: (article id, file sha256, file stamp)}: what an update compares files with."""
+        sql = "SELECT doc, id, sha256, coalesce(json_extract(meta, '$.file_stat'), '') FROM articles"
+        return {d: (i, s, t) for d, i, s, t in self._all(sql)}
 
     def count(self, table: str) -> int:
         """Rows in ``articles`` or ``chunks`` (recorded when the generation was saved)."""
