@@ -192,6 +192,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "ann_nprobe": (0, None),
     "ingest_chunks": (1, None),
     "max_file_mb": (0, None),
+    "verify_max_mb": (0, None),
     "threads": (0, None),
     "query_threads": (0, None),
     "top_k": (1, 100),

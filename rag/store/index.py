@@ -21,13 +21,22 @@ from ..settings import Settings
 from ..types import Article, Chunk
 from . import lexical
 from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
-from .folder import MANIFEST, rebuild_hint, save_index
+from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
 from .rows import RowStore
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
-__all__ = ["MANIFEST", "Index", "chunking_of", "new_store", "policy_of", "rebuild_hint", "store_spec"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "Index",
+    "chunking_of",
+    "new_store",
+    "policy_of",
+    "rebuild_hint",
+    "store_spec",
+]
 DRAFT_PREFIX = ".tmp-data-"  # the next generation's folder, until a save renames it
 
 
