@@ -74,6 +74,12 @@ def _add_ask(commands) -> None:
     p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), help="retrieval mode (default hybrid)")
     p.add_argument(
+        "--doc",
+        action="append",
+        metavar="NAME",
+        help="answer from this article only (its file or title; repeat for several)",
+    )
+    p.add_argument(
         "--batch",
         type=Path,
         metavar="QUESTIONS.jsonl",
@@ -344,7 +350,7 @@ def _run_ask(args) -> int:
     from .answer.assistant import answer_to_dict
 
     history = _read_history(args.history) if args.history else []
-    answer = assistant.ask(args.question, k=args.k, mode=args.mode, history=history)
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode, history=history, docs=args.doc or ())
     if args.history:
         with open(args.history, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(answer_to_dict(answer), ensure_ascii=False) + "\n")
