@@ -12,7 +12,7 @@ from ..answer.assistant import answer_to_dict
 from ..cite import find_sources as find
 from ..cite import reference
 from ..errors import RagError
-from .guard import passages_input, retrieval_input, text_input
+from .guard import ApiInputError, passages_input, retrieval_input, text_input
 
 log = logging.getLogger("rag.web.app")
 SORRY = "Something went wrong on the server (details are in its log). Try again, or rephrase."
@@ -24,18 +24,32 @@ def refused(endpoint: str, exc: RagError) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
-def ask(app, question: str, retrieval: str = "hybrid", passages: int = 5) -> dict:
-    """Answer one question; the JSON of `rag ask --json`."""
+def ask(
+    app, question: str, retrieval: str = "hybrid", passages: int = 5, articles: list[str] | None = None
+) -> dict:
+    """Answer one question, from the ``articles`` named (files or titles; all when empty); the
+    JSON of `rag ask --json`."""
     try:
         question = text_input("question", question)
         k, mode = passages_input(passages), retrieval_input(retrieval)
+        docs = articles_input(articles)
         app.index()
-        return answer_to_dict(app.assistant.ask(question, k=k, mode=mode))
+        return answer_to_dict(app.assistant.ask(question, k=k, mode=mode, docs=docs))
     except RagError as exc:
         raise refused("/ask", exc) from None
     except Exception:
         log.exception("answering %r through the API failed", question)
         raise gr.Error(SORRY, print_exception=False) from None
+
+
+def articles_input(value: object) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ApiInputError('articles must be a list of article files or titles, e.g. ["notes.md"]')
+    return tuple(value)
 
 
 def find_sources(app, claim: str, passages: int = 5) -> list[dict]:
@@ -64,3 +78,16 @@ def find_sources(app, claim: str, passages: int = 5) -> list[dict]:
         }
         for s in sources
     ]
+
+
+def delete_article(app, doc: str) -> dict:
+    """Delete one article (its file, as the collection lists it) from the folder and the index."""
+    from .uploads import delete_article as delete
+
+    try:
+        doc = text_input("doc", doc)
+        app.index()
+        report = delete(app.assistant, doc)
+    except RagError as exc:
+        raise refused("/delete_article", exc) from None
+    return {"deleted": doc, "articles": report.articles, "paragraphs": report.paragraphs}

@@ -22,21 +22,12 @@ from ..answer.assistant import Assistant  # noqa: E402
 from ..cite import SUPPORTED_BELOW, find_sources, reference  # noqa: E402
 from ..errors import RagError  # noqa: E402
 from ..settings import Settings  # noqa: E402
-from ..store.vectorstore import store_label  # noqa: E402
-from . import api, launch  # noqa: E402
+from . import api, launch, library  # noqa: E402
 from .chat import compose_turn, message_text, stream_markdown, user_questions  # noqa: E402
 from .guard import ApiInputError, history_input  # noqa: E402
 from .launch import auth_accounts, is_loopback  # noqa: E402,F401  (part of this module's API)
-from .render import (  # noqa: E402
-    collection_html,
-    counts_line,
-    error_html,
-    esc,
-    md_text,
-    sources_found_html,  # noqa: E402
-    sources_html,
-)
-from .uploads import add_articles  # noqa: E402
+from .panels import sources_found_html, sources_html  # noqa: E402
+from .render import error_html, md_text  # noqa: E402
 
 log = logging.getLogger("rag.web.app")
 
@@ -139,8 +130,18 @@ class WebApp:
         yield from (md_text(d) for d in drafts)
         yield from stream_markdown(turn)
 
-    def chat(self, message: str, history: list, turns: list, retrieval: str, passages: int, answer_mode: str):
-        """The page's chat handler: streams the reply, then fills the sources panel."""
+    def chat(
+        self,
+        message: str,
+        history: list,
+        turns: list,
+        retrieval: str,
+        passages: int,
+        answer_mode: str,
+        docs: list[str] | None = None,
+    ):
+        """The page's chat handler: streams the reply, then fills the sources panel; ``docs``:
+        answer from these articles only."""
         message = message_text(message)
         history = list(history or [])
         turns = list(turns or [])
@@ -163,6 +164,7 @@ class WebApp:
                 int(passages or self.settings.top_k),
                 retrieval,
                 answer_mode,
+                tuple(docs or ()),
             ):
                 if isinstance(item, str):
                     history[-1] = {"role": "assistant", "content": md_text(item)}
@@ -185,6 +187,11 @@ class WebApp:
 
     # ---- find a source -----------------------------------------------------------------------
     def find(self, claim: str, passages: int = 5) -> str:
+        if not " ".join(str(claim or "").split()):
+            return (
+                '<div class="rag-note">Type or paste a claim first: a sentence from your report, '
+                "and the paragraphs that support it are listed here with their citations.</div>"
+            )
         try:
             self.index()
             sources = find_sources(self.assistant, claim, k=int(passages or 5))
@@ -197,44 +204,17 @@ class WebApp:
             log.exception("finding sources for %r failed", claim)
             return error_html(SORRY)
 
-    # ---- articles ----------------------------------------------------------------------------
-    def collection(self) -> tuple[str, str]:
-        """(counts line, collection table) of the index now in use."""
-        try:
-            index = self.index()
-        except RagError as exc:
-            return f"\u26a0\ufe0f {md_text(str(exc))}", error_html(str(exc))
-        chunks: dict[str, int] = {}
-        for chunk in index.chunks.values():
-            chunks[chunk.article_id] = chunks.get(chunk.article_id, 0) + 1
-        counts = counts_line(len(index.articles), index.paragraph_count, len(index.chunks))
-        where = md_text(store_label(index.vectors.describe()))
-        changed = f" \u00b7 updated {md_text(self.index_changed_at)}" if self.index_changed_at else ""
-        return (
-            f"**Collection:** {counts} \u00b7 {where}{changed}",
-            collection_html(index.articles.values(), chunks),
-        )
-
-    def upload(self, paths: list[str] | None, on_file: Callable[[Path], None] | None = None) -> str:
-        """Add uploaded files to the collection; returns the status as HTML."""
-        files = [(Path(p).name, Path(p)) for p in (paths or [])]
-        if not files:
-            return ""
-        try:
-            self.index()
-            result = add_articles(self.assistant, files, on_file=on_file, progress=True)
-        except RagError as exc:
-            return error_html(str(exc))
-        except Exception:
-            log.exception("adding uploads failed")
-            return error_html(SORRY)
-        ok = result.report is not None and len(result.failed) < len(result.saved.paths)
-        lines = "<br>".join(esc(line) for line in result.message().splitlines())
-        return f'<div class="{"rag-ok" if ok else "rag-error"}">{lines}</div>'
+    # ---- articles (library.py) ---------------------------------------------------------------
+    collection = library.collection
+    article_choices = library.article_choices
+    upload = library.upload
+    delete = library.delete
+    open_article = library.open_article
 
     # ---- API and page ------------------------------------------------------------------------
     api_ask = api.ask
     api_find_sources = api.find_sources
+    api_delete_article = api.delete_article
 
     def build(self, respond: Callable | None = None) -> gr.Blocks:
         """The page. ``respond(message, history)`` is served as the ``/respond`` API endpoint."""
@@ -248,7 +228,10 @@ class WebApp:
 
 
 def serve(settings: Settings | None = None, respond: Callable | None = None) -> None:
-    """Build the page, start loading the model and index, and serve until interrupted."""
+    """Build the page, start loading the model and index, and serve until interrupted; refuses
+    to start when the port is taken."""
+    settings = settings or Settings.from_env()
+    launch.check_port(settings.host, settings.port)
     app = WebApp(settings)
     demo = app.build(respond)
     app.warm_up()

@@ -46,6 +46,25 @@ def launch_options(settings: Settings, sessions_kept: int) -> dict:
     }
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse to start, in words, when another program already listens on ``host:port``."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise RagError(f"port {port} is in use; set RAG_PORT or pass --port") from None
+            raise RagError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); set RAG_HOST and RAG_PORT "
+                "(or pass --host and --port) to an address of this computer"
+            ) from None
+
+
 def _middleware(cls):
     from starlette.middleware import Middleware
 

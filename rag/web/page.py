@@ -1,4 +1,5 @@
-"""The page's layout: the Ask, Find a source and Articles tabs, wired to a ``WebApp``'s handlers.
+"""The page's layout: the Ask and Find a source tabs, wired to a ``WebApp``'s handlers (the
+Articles tab is in ``page_articles.py``).
 
 Its CSS and JS are the files in ``static/``, read once when this module is imported.
 """
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..settings import ARTICLE_SUFFIXES
 from .chat import available_modes
-from .render import sources_html
+from .export import write_export
+from .page_articles import articles_tab
+from .panels import sources_html
 
 STATIC = Path(__file__).parent / "static"
 SAMPLE_QUESTIONS = (  # shown on the empty chat when the bundled sample articles are served
@@ -27,10 +29,12 @@ RETRIEVAL_CHOICES = [
     ("Meaning only (dense)", "dense"),
     ("Words only (BM25)", "bm25"),
 ]
+CHAT_HEIGHT = 440  # px: with the header and the question box, fits a 1366x768 laptop screen
 
 
 def page_js() -> str:
-    """Runs once per page: the page's styles, citation links that open their source, copy buttons."""
+    """Runs once per page: the page's styles, citation chips (preview, open the article), copy
+    buttons (citations, and the chat's: plain text)."""
     css = (STATIC / "page.css").read_text(encoding="utf-8")
     return (STATIC / "page.js").read_text(encoding="utf-8").replace("__CSS__", json.dumps(css))
 
@@ -41,41 +45,56 @@ PAGE_JS = page_js()
 def build(app, respond: Callable | None = None) -> gr.Blocks:
     """The page. ``respond(message, history)`` is served as the ``/respond`` API endpoint."""
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
-        gr.Markdown(
-            "## Ask the articles\nAnswers quote the articles; every sentence links to "
-            "the paragraph it came from.",
-            elem_classes="rag-title",
-        )
-        counts_top = gr.Markdown(
-            "*Loading the collection\u2026*", elem_id="rag-counts", elem_classes="rag-counts"
-        )
+        with gr.Row(elem_classes="rag-header"):
+            gr.Markdown(
+                "## Ask the articles\nAnswers quote the articles; every sentence links to "
+                "the paragraph it came from.",
+                elem_classes="rag-title",
+            )
+            counts_top = gr.Markdown(
+                "*Loading the collection\u2026*", elem_id="rag-counts", elem_classes="rag-counts"
+            )
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
-                _ask_tab(app)
+                only = _ask_tab(app)
             with gr.Tab("Find a source", id="find"):
                 _find_tab(app)
             with gr.Tab("Articles", id="articles"):
-                counts, table = _articles_tab(app, counts_top)
-        demo.load(
-            lambda: (lambda c, t: (c, c, t))(*app.collection()),
-            outputs=[counts_top, counts, table],
-            api_visibility="private",
-        )
+                refreshed, listing = articles_tab(app, counts_top, only)
+        _article_reader(app)
+
+        demo.load(refreshed, outputs=listing, api_visibility="private")
         demo.load(None, js=PAGE_JS)
         gr.api(app.api_ask, api_name="ask")
         gr.api(app.api_find_sources, api_name="find_sources")
+        gr.api(app.api_delete_article, api_name="delete_article")
         gr.api(respond or app.respond, api_name="respond")
     return demo.queue(default_concurrency_limit=max(1, app.settings.concurrency))
 
 
-def _ask_tab(app) -> None:
+def _ask_tab(app):
     examples = [{"text": q} for q in SAMPLE_QUESTIONS] if app.is_sample_collection() else None
     turns = gr.State([])
     with gr.Row(equal_height=False):
         with gr.Column(scale=7):
+            with gr.Row(elem_classes="rag-toolbar"):
+                only = gr.Dropdown(
+                    [],
+                    multiselect=True,
+                    label="Ask about",
+                    info="Choose articles to ask about; none chosen: all of them",
+                    elem_id="rag-only",
+                    scale=6,
+                )
+                clear = gr.Button(
+                    "New conversation", size="sm", variant="secondary", elem_id="rag-new", scale=1
+                )
+                export = gr.DownloadButton(
+                    "Export conversation (.md)", value=None, size="sm", elem_id="rag-export", scale=1
+                )
             chatbot = gr.Chatbot(
                 label="Conversation",
-                height=560,
+                height=CHAT_HEIGHT,
                 elem_id="rag-chat",
                 examples=examples,
                 placeholder="**Ask a question about the articles.** Follow-up questions (\u201cand "
@@ -111,28 +130,31 @@ def _ask_tab(app) -> None:
                     modes,
                     value=modes[0][1],
                     label="Answer mode",
-                    info="An LLM answer mode appears here once one is "
-                    "configured; extractive answers need no LLM.",
+                    info="An LLM answer mode appears here once one is configured; extractive answers need no LLM.",
                 )
-            clear = gr.Button("New conversation", size="sm", variant="secondary")
         with gr.Column(scale=5):
             gr.Markdown("### Sources")
             sources = gr.HTML(sources_html([]), elem_id="rag-sources", elem_classes="rag-panel")
-    inputs = [box, chatbot, turns, retrieval, passages, answer_mode]
+    inputs = [box, chatbot, turns, retrieval, passages, answer_mode, only]
     outputs = [box, chatbot, sources, turns]
-    for event in (box.submit, send.click):
-        event(app.chat, inputs, outputs, api_visibility="private")
+    for event in (box.submit, send.click):  # the export file is written once the answer is complete
+        event(app.chat, inputs, outputs, api_visibility="private").then(
+            write_export, turns, export, api_visibility="private"
+        )
 
-    def pick(evt: gr.SelectData, history, turns_, retrieval_, passages_, mode_):
-        yield from app.chat(evt.value.get("text", ""), history, turns_, retrieval_, passages_, mode_)
+    def pick(evt: gr.SelectData, history, turns_, retrieval_, passages_, mode_, only_):
+        yield from app.chat(evt.value.get("text", ""), history, turns_, retrieval_, passages_, mode_, only_)
 
-    chatbot.example_select(pick, inputs[1:], outputs, api_visibility="private")
+    chatbot.example_select(pick, inputs[1:], outputs, api_visibility="private").then(
+        write_export, turns, export, api_visibility="private"
+    )
     clear.click(
-        lambda: ([], sources_html([]), [], ""),
+        lambda: ([], sources_html([]), [], "", None),
         None,
-        [chatbot, sources, turns, box],
+        [chatbot, sources, turns, box, export],
         api_visibility="private",
     )
+    return only
 
 
 def _find_tab(app) -> None:
@@ -154,35 +176,9 @@ def _find_tab(app) -> None:
         event(app.find, [claim, passages], found, api_visibility="private")
 
 
-def _articles_tab(app, counts_top) -> tuple:
-    counts = gr.Markdown("*Loading the collection\u2026*")
-    suffixes = ", ".join(ARTICLE_SUFFIXES)
-    files = gr.File(
-        label=f"Add articles ({suffixes}; up to {app.settings.upload_max_files} "
-        f"files of {app.settings.upload_max_mb:g} MB each)",
-        file_count="multiple",
-        file_types=list(ARTICLE_SUFFIXES),
-        elem_id="rag-upload",
-        height=140,
-    )
-    status = gr.HTML(elem_id="rag-upload-status")
-    table = gr.HTML(elem_id="rag-collection")
-
-    def upload(paths, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
-        names = [Path(p).name for p in paths or []]
-        progress(0, desc=f"Saving {len(names)} file(s)")
-        seen = iter(range(1, 10**9))
-        message = app.upload(
-            paths, on_file=lambda path: progress(None, desc=f"Reading {next(seen)}: {path.name}")
-        )
-        counts_text, table_html = app.collection()
-        return message, counts_text, counts_text, table_html, None
-
-    files.upload(
-        upload,
-        files,
-        [status, counts, counts_top, table, files],
-        api_name="upload_articles",
-        concurrency_limit=1,
-    )
-    return counts, table
+def _article_reader(app) -> None:
+    """An article opened from a citation: the page's script puts the request in a hidden box,
+    the server answers with the article's HTML in a panel over the page."""
+    request = gr.Textbox(elem_id="rag-open-req", elem_classes="rag-hidden", show_label=False, container=False)
+    article = gr.HTML("", elem_id="rag-article")
+    request.change(app.open_article, request, article, api_visibility="private", queue=False)
