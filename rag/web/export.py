@@ -42,12 +42,14 @@ def conversation_markdown(turns: Sequence[Turn], now: float | None = None) -> st
                 f"characters {citation.start}\u2013{citation.end})",
                 "",
             ]
-        lines += ["References:", ""]
-        lines += [
-            f"{c.n}. {format_reference(r, 'markdown')}" for c, r in zip(answer.citations, turn.references)
-        ]
+        lines += ["References (APA):", ""]
+        lines += [f"- [{c.n}] {_apa_entry(r)}" for c, r in zip(answer.citations, turn.references)]
         lines.append("")
     return "\n".join(lines)
+
+
+def _apa_entry(ref) -> str:
+    return md(format_reference(ref, "apa").splitlines()[-1])
 
 
 def _apa_entry(ref) -> str:

@@ -29,7 +29,7 @@ RETRIEVAL_CHOICES = [
     ("Meaning only (dense)", "dense"),
     ("Words only (BM25)", "bm25"),
 ]
-CHAT_HEIGHT = 440  # px: with the header and the question box, fits a 1366x768 laptop screen
+CHAT_HEIGHT = 420  # px: with the header and the question box, fits a 1366x768 laptop screen
 
 
 def page_js() -> str:
@@ -81,8 +81,7 @@ def _ask_tab(app):
                 only = gr.Dropdown(
                     [],
                     multiselect=True,
-                    label="Ask about",
-                    info="Choose articles to ask about; none chosen: all of them",
+                    label="Ask about (none chosen: all articles)",
                     elem_id="rag-only",
                     scale=6,
                 )

@@ -52,7 +52,11 @@
     preview.style.top = (below + height < window.innerHeight ? below : Math.max(8, box.top - height - 6)) + 'px';
   };
   const hidePreview = () => { preview.hidden = true; };
-  document.addEventListener('mouseover', (ev) => { const c = chipOf(ev); if (c) showPreview(c); });
+  document.addEventListener('mouseover', (ev) => {
+    const c = chipOf(ev);
+    if (c) showPreview(c);
+    else if (!(ev.target instanceof Element && ev.target.closest('#rag-preview'))) hidePreview();
+  });
   document.addEventListener('mouseout', (ev) => { if (chipOf(ev)) hidePreview(); });
   document.addEventListener('focusin', (ev) => { const c = chipOf(ev); if (c) showPreview(c); });
   document.addEventListener('focusout', (ev) => { if (chipOf(ev)) hidePreview(); });
@@ -89,7 +93,9 @@
     }
   };
   document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && document.body.classList.contains('rag-reading')) closeArticle();
+    if (ev.key !== 'Escape') return;
+    hidePreview();
+    if (document.body.classList.contains('rag-reading')) closeArticle();
   });
   // The chat's own Copy button copies the answer as plain text with [n] markers and its sources.
   const messageOf = (button) => {
