@@ -157,13 +157,7 @@ def test_follow_up_abstention_and_export(page):
     follow = ask(page, "and what about training?", 2)
     expect(follow).to_contain_text("Read with the previous question")
     expect(page.locator("#src-2-1 mark").first).to_contain_text("train")
-    try:
-        none = ask(page, "What is the exchange rate of the hryvnia to the euro?", 3)
-    except Exception:
-        page.screenshot(path="/tmp/p17/fail3.png", full_page=True)
-        print("SOURCES", page.locator("#rag-sources").inner_html()[:1500])
-        print("CHAT", page.locator("#rag-chat").inner_text()[-1500:])
-        raise
+    none = ask(page, "What is the exchange rate of the hryvnia to the euro?", 3)
     expect(none).to_contain_text("don't say")
     expect(none).not_to_contain_text("\u2192")
     expect(none).not_to_contain_text("->")
