@@ -95,7 +95,7 @@ def shoot(url: str, out: Path) -> list[Path]:
         ask(phone, QUESTION, 1)
         save(phone, "phone-answer", full_page=True)
         phone.get_by_role("tab", name="Articles").click()
-        phone.locator("#rag-collection table").wait_for()
+        phone.locator("#rag-collection table").scroll_into_view_if_needed()
         save(phone, "phone-articles")
         browser.close()
     return shots

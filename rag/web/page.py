@@ -89,7 +89,7 @@ def _ask_tab(app):
                     "New conversation", size="sm", variant="secondary", elem_id="rag-new", scale=1
                 )
                 export = gr.DownloadButton(
-                    "Export conversation (.md)", value=None, size="sm", elem_id="rag-export", scale=1
+                    "Export conversation", value=None, size="sm", elem_id="rag-export", scale=1
                 )
             chatbot = gr.Chatbot(
                 label="Conversation",

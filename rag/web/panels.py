@@ -129,6 +129,10 @@ def sources_found_html(
     cards = []
     for source, ref in zip(sources, references):
         if source.support < supported_below:
+            if not any("rag-related" in card for card in cards):
+                cards.append(
+                    '<p class="rag-note">Related passages: they do not clearly support the claim.</p>'
+                )
             cards.append(related_card(source.hit))
             continue
         hit = source.hit
