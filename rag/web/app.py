@@ -206,6 +206,7 @@ class WebApp:
 
     # ---- articles (library.py) ---------------------------------------------------------------
     collection = library.collection
+    header = library.header
     article_choices = library.article_choices
     upload = library.upload
     delete = library.delete

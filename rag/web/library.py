@@ -20,22 +20,32 @@ from .uploads import KEEP_BOTH, add_articles, delete_article
 log = logging.getLogger("rag.web.app")
 
 
-def collection(app) -> tuple[str, str, str]:
-    """(header line, details line, table) of the index now in use: the header gives the counts
-    once; the details (chunks, where the vectors are) are for the Articles tab."""
+def collection(app) -> tuple[str, str]:
+    """(details line, table) of the index now in use: counts, chunks and where the vectors are,
+    for the Articles tab."""
     try:
         index = app.index()
     except RagError as exc:
-        return f"\u26a0\ufe0f {md_text(str(exc))}", "", error_html(str(exc))
+        return f"\u26a0\ufe0f {md_text(str(exc))}", error_html(str(exc))
     chunks: dict[str, int] = {}
     for chunk in index.chunks.values():
         chunks[chunk.article_id] = chunks.get(chunk.article_id, 0) + 1
-    articles = len(index.articles)
-    header = f"{articles:,} article{'s' * (articles != 1)} \u00b7 {index.paragraph_count:,} paragraphs"
+    counts = counts_line(len(index.articles), index.paragraph_count, len(index.chunks))
     where = md_text(store_label(index.vectors.describe()))
     changed = f" \u00b7 updated {md_text(app.index_changed_at)}" if app.index_changed_at else ""
-    details = f"{counts_line(articles, index.paragraph_count, len(index.chunks))} \u00b7 {where}{changed}"
-    return header, details, collection_html(index.articles.values(), chunks)
+    return f"**Collection:** {counts} \u00b7 {where}{changed}", collection_html(
+        index.articles.values(), chunks
+    )
+
+
+def header(app) -> str:
+    """The page header's counts, said once: "2 articles · 18 paragraphs"."""
+    try:
+        index = app.index()
+    except RagError as exc:
+        return f"\u26a0\ufe0f {md_text(str(exc))}"
+    articles = len(index.articles)
+    return f"{articles:,} article{'s' * (articles != 1)} \u00b7 {index.paragraph_count:,} paragraphs"
 
 
 def article_choices(app) -> list[tuple[str, str]]:

@@ -13,8 +13,8 @@ from .uploads import KEEP_BOTH, REPLACE
 
 
 def articles_tab(app, counts_top, only):
-    """Lays out the tab; returns ``refreshed`` and the components it fills (the header's counts,
-    this tab's details and table, and both article pickers), for the page to fill on load."""
+    """Lays out the tab; returns ``refreshed`` and the components it fills (this tab's details,
+    the header's counts, the table, and both article pickers), for the page to fill on load."""
     details = gr.Markdown("*Loading the collection\u2026*", elem_id="rag-details")
     suffixes = ", ".join(ARTICLE_SUFFIXES)
     files = gr.File(  # no file_types: a refused file gets our message, and the drop zone stays usable
@@ -42,11 +42,18 @@ def articles_tab(app, counts_top, only):
     table = gr.HTML(elem_id="rag-collection")
 
     def refreshed():
-        header, more, rows = app.collection()
+        more, rows = app.collection()
         choices = app.article_choices()
-        return header, more, rows, gr.Dropdown(choices=choices), gr.Dropdown(choices=choices, value=None)
+        return (
+            more,
+            app.header(),
+            rows,
+            gr.Dropdown(choices=choices),
+            gr.Dropdown(choices=choices, value=None),
+        )
 
-    listing = [counts_top, details, table, only, pick]
+    # the order of /upload_articles' outputs after the status, as before: details, header, table
+    listing = [details, counts_top, table, only, pick]
 
     def upload(paths, same, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
         names = [Path(p).name for p in paths or []]
