@@ -5,14 +5,19 @@ bundled samples), on RAG_HOST:RAG_PORT. The page itself is built in ``rag/web/ap
 """
 
 import os
+import sys
 from collections.abc import Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.settings import Settings  # noqa: E402
+from rag.settings import Settings, SettingsError  # noqa: E402
 from rag.web.app import WebApp  # noqa: E402
 
-web = WebApp(Settings.from_env())
+try:  # the settings are read and checked here, once: a bad value is one line, not a traceback
+    settings = Settings.from_env(warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+except SettingsError as exc:
+    sys.exit(f"error: {exc}")
+web = WebApp(settings)
 
 
 def respond(message: str, history: list[dict]) -> Iterator[str]:

@@ -18,14 +18,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from rag.evaluate.summary import percentile  # noqa: E402, F401  (the project's one percentile, for the scripts)
+
 LANGCHAIN_MISSING = (
     'the LangChain recipe needs the bench extra: .venv/bin/pip install -e ".[bench]" (skipped)'
 )
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def median(values: list[float]) -> float:

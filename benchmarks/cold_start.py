@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from _common import CACHE, ROOT, median, table
+
+from rag.net import free_port
 
 QUESTION = "What have Ukraine and NATO begun doing together?"
 _SCRIPT = Path(sys.executable).with_name("rag")  # the console script users run
@@ -37,7 +38,7 @@ def app_seconds(env: dict, timeout: float = 120.0) -> float | None:
     """From starting ``python app.py`` to the first answer of its ``/ask`` API."""
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     env = {**env, "RAG_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     began = time.perf_counter()
     server = subprocess.Popen(
@@ -57,12 +58,6 @@ def app_seconds(env: dict, timeout: float = 120.0) -> float | None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,23 +35,15 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.evaluate.summary import percentile  # noqa: E402
+from rag.net import free_port  # noqa: E402
+
 QUESTIONS = {  # question -> (article, paragraph) its first citation must be in
     "What have Ukraine and NATO begun doing together?": ("000_b170d9b6d041f30c.txt", 1),
     "Why are joint exercises held with Ukrainian forces?": ("004_4f21d8328f07c64f.txt", 7),
     "What do Western partners think of Ukraine's defense industry?": ("000_b170d9b6d041f30c.txt", 3),
     "How does intelligence sharing help Ukraine?": ("004_4f21d8328f07c64f.txt", 5),
 }
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(folder: Path, concurrency: int):

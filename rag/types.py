@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class FileWarning:
         return f"{self.path}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexReport:
     """What one run of ``rag index`` did."""
 
@@ -81,13 +82,16 @@ class IndexReport:
     seconds: float
     warnings: tuple[FileWarning, ...] = ()
     store: str = ""  # where the vectors are, in words
+    # The index as it now is, in memory (a ``rag.store.index.Index``), so that a caller serves it
+    # without reading back from disk what was just written.
+    index: Any = field(default=None, repr=False, compare=False)
 
     @property
     def chunks_per_second(self) -> float:
         return self.embedded_chunks / self.embed_seconds if self.embed_seconds else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hit:
     """A retrieved paragraph (chunks of one paragraph are merged into one hit)."""
 

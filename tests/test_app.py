@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES
 
+from rag.net import free_port
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,12 +44,6 @@ The Quokka Festival <script>window.__pwned = 1</script> is held every spring on 
 """
 
 pytestmark = pytest.mark.model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

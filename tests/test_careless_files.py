@@ -268,7 +268,7 @@ def test_pypdf_remarks_on_a_damaged_pdf_go_to_the_log_not_stderr(tmp_path, capfd
     pdf.multi_cell(0, 8, "Herons nest in colonies on the mangrove shores of Zanzibar.")
     path = tmp_path / "damaged.pdf"  # a wrong startxref offset: pypdf repairs it, and remarks on it
     path.write_bytes(re.sub(rb"startxref\s+\d+", b"startxref\n99", bytes(pdf.output())))
-    with caplog.at_level(logging.INFO, logger="rag.ingest.readers"):
+    with caplog.at_level(logging.INFO, logger="rag.ingest"):  # the PDF reader logs as rag.ingest.pdf
         text = extract(path, path.read_bytes()).text
     assert "Herons nest in colonies" in text
     assert capfd.readouterr().err == ""

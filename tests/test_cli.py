@@ -68,6 +68,20 @@ def test_errors_name_the_object_and_exit_non_zero(tmp_path):
     assert bad_env.returncode == 1 and "RAG_BATCH_SIZE='many' is not a valid int" in bad_env.stderr
 
 
+def test_bad_settings_stop_with_one_line_and_unknown_ones_are_named(tmp_path):
+    ask = ("ask", "What have Ukraine and NATO begun doing together?", "--index", str(tmp_path / "none"))
+    fusion = rag(*ask, env={"RAG_FUSION": "bogus"})
+    assert fusion.returncode == 1 and fusion.stderr == "error: RAG_FUSION='bogus' is not one of: score, rrf\n"
+    verify = rag(*ask, env={"RAG_VERIFY": "ture"})
+    assert verify.returncode == 1 and verify.stderr.count("\n") == 1 and "Traceback" not in verify.stderr
+    assert "error: RAG_VERIFY='ture' is not a boolean; use one of true, 1, yes, false, 0, no" in verify.stderr
+    topk = rag(*ask, env={"RAG_TOPK": "3"})  # warned about, then the command goes on (to the missing index)
+    assert topk.stderr.startswith(
+        "warning: RAG_TOPK is not a setting and is ignored; did you mean RAG_TOP_K?\n"
+    )
+    assert "error: no index in" in topk.stderr
+
+
 def test_corrupt_index_message_says_how_to_rebuild(tmp_path):
     index = tmp_path / "idx"
     index.mkdir()

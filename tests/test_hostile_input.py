@@ -319,7 +319,10 @@ def test_rendered_html_never_contains_article_markup(title, text, doc, author, u
         (para,),
         {"author": author, "date": author, "url": url},
     )
-    hit = Hit(1, article.doc, article.title, article.id, 1, 0, len(body), body, 0.5)
+    hit = Hit(
+        rank=1, doc=article.doc, title=article.title, article_id=article.id, paragraph=1, start=0,
+        end=len(body), text=body, score=0.5,
+    )  # fmt: skip
     cite = Citation(1, article.doc, article.title, 1, 0, len(body), body, 0, len(body), 0.9)
     answer = Answer(question or "q", f"{body} [1]", False, (cite,), (hit,), confidence=0.9)
     ref = Reference(article.title, article.doc, 1, body, 0, len(body), author, author, url, doc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -230,3 +231,17 @@ def test_indexing_in_small_steps_bounds_each_batch_and_gives_the_same_index(
     assert one.chunks == many.chunks
     ids = sorted(one.chunks)
     assert np.allclose(one.vectors.get(ids), many.vectors.get(ids), atol=1e-5)
+
+
+def test_an_unchanged_file_is_known_by_its_size_and_time_before_it_is_read(samples, settings, embedder):
+    article = samples / "000_b170d9b6d041f30c.txt"
+    build(samples, settings, embedder)
+    before = article.stat()
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("Ukraine", "UKRAINE", 1), encoding="utf-8")  # same size...
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))  # ...and time: taken as unchanged
+    assert (build(samples, settings, embedder).unchanged, article.stat().st_size) == (2, before.st_size)
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns - 10**9))  # the time moved: read it
+    assert build(samples, settings, embedder).updated == 1
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns - 2 * 10**9))  # same bytes: hashed
+    assert build(samples, settings, embedder).unchanged == 2

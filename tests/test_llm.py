@@ -157,7 +157,7 @@ def test_prompt_injection_in_an_article_does_not_take_over(llm_server, embedder,
 
 
 def test_server_down_falls_back_to_the_extractive_answer(sample_index, embedder):
-    from rag.answer.llm_server import free_port
+    from rag.net import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
     assistant = Assistant(llm_settings(dead), index=sample_index, embedder=embedder)

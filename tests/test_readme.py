@@ -22,3 +22,10 @@ def test_readme_gives_two_commands_and_ci_runs_both_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert install in ci and tests in ci
     assert ci.index(install) < ci.index(tests)
+
+
+def test_readme_is_one_page_and_its_docs_exist():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200, "the README is a one-page overview; details go in docs/"
+    for name in ("settings", "api", "architecture", "evaluation"):
+        assert f"(docs/{name}.md)" in text and (ROOT / "docs" / f"{name}.md").exists()

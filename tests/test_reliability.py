@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES
 
+from rag.net import free_port
+
 pytestmark = pytest.mark.model
 
 QUESTION = "What have Ukraine and NATO begun doing together?"
@@ -350,14 +352,6 @@ def test_web_page_shows_the_rebuild_hint_for_a_damaged_index(built, embedder):
 
 
 # ---- many users at once, while an upload is indexed -----------------------------------------------
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(tmp_path: Path, pristine: Path, embedder, **changes):
     """A WebApp on copies of the samples and their index, served by Gradio on 127.0.0.1."""
     from rag.answer.assistant import Assistant

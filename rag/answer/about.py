@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..types import Hit
+from ..types import Article, Hit, Paragraph
+
+if TYPE_CHECKING:
+    from ..store.index import Index
 
 LEAD_PARAGRAPHS = 4  # bylines and source lines stand at the top of an article
 
@@ -78,14 +82,16 @@ def asks_about_article(question: str, follow_up: bool = False) -> str:
     return ""
 
 
-def find_line(kind: str, article_ids: Sequence[str], index) -> Found | None:
+def find_line(kind: str, article_ids: Sequence[str], index: Index) -> Found | None:
     """The first sentence among the lead paragraphs of these articles that says ``kind`` (for a
     source, the byline when no line names one)."""
     says = {k: pattern for k, _, pattern in _KINDS}
     for pattern in [says[kind]] + ([says["author"]] if kind == "source" else []):
         for article_id in dict.fromkeys(article_ids):
             article = index.articles.get(article_id)
-            for para in article.paragraphs[:LEAD_PARAGRAPHS] if article else ():
+            if article is None:
+                continue
+            for para in article.paragraphs[:LEAD_PARAGRAPHS]:
                 for start, end in para.sentences or ((para.start, para.end),):
                     text = article.text[start:end]
                     if pattern.search(text):
@@ -93,7 +99,7 @@ def find_line(kind: str, article_ids: Sequence[str], index) -> Found | None:
     return None
 
 
-def _hit(article, para) -> Hit:
+def _hit(article: Article, para: Paragraph) -> Hit:
     return Hit(
         rank=1,
         doc=article.doc,

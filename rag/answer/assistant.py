@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ..embed.encoder import Embedder
@@ -18,13 +18,13 @@ from ..store.index import Index
 from ..types import Answer, Hit
 from .conversation import Exchange, resolve
 from .extractive import Reading, answer_question
+from .modes import answer_mode as mode_named
 from .retrieve import MODES, retrieve
 
-ANSWER_MODES = ("extractive", "llm")
 READERS = ("learned", "lexical")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Search:
     """What ``Assistant.search`` found: the cleaned text, the passages, and seconds per step."""
 
@@ -42,7 +42,7 @@ class Assistant:
         embedder: Embedder | None = None,
         notify: Callable[[str], None] | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
         self._notify = notify  # told when the default index has to be built first
@@ -97,9 +97,10 @@ class Assistant:
         """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
         extractively or with the configured LLM (``answer_mode``); a follow-up ("Why?") is read
         with ``history``, the conversation so far. ``docs``: answer from these articles only."""
-        for event in self.ask_stream(question, k, mode, answer_mode, history, docs):  # noqa: B007
-            pass
-        return event
+        for event in self.ask_stream(question, k, mode, answer_mode, history, docs):
+            if isinstance(event, Answer):  # the last event; the ones before are drafts
+                return event
+        raise AssertionError("ask_stream ended without an answer")
 
     def ask_stream(
         self,
@@ -115,9 +116,7 @@ class Assistant:
         In LLM mode the drafts are the model's unverified words; the final Answer keeps only
         verified sentences. If the model is unreachable or slow, the extractive answer is given
         with a notice saying so."""
-        answer_mode = answer_mode or self.settings.answer_mode
-        if answer_mode not in ANSWER_MODES:
-            raise QuestionError(f"unknown answer mode {answer_mode!r}; use one of {', '.join(ANSWER_MODES)}")
+        answer_mode = mode_named(answer_mode or self.settings.answer_mode).name
         asked = clean_question(question, self.settings.max_question_chars)
         context = resolve(asked, history, self.settings.max_question_chars)
         if context.stay and not docs:  # "Why?": about what was cited, not whatever else matches
@@ -188,10 +187,13 @@ class Assistant:
             only=only,
         )
         return Search(
-            text, hits, {"embed": embedded - began, "retrieve": time.perf_counter() - embedded}, vector
+            query=text,
+            hits=hits,
+            seconds={"embed": embedded - began, "retrieve": time.perf_counter() - embedded},
+            vector=vector,
         )
 
-    def _llm_answer(self, found: Search, index: Index):
+    def _llm_answer(self, found: Search, index: Index) -> Generator[str, None, Answer]:
         from .llm import LLMUnavailableError, build_chat_model, stream_answer
         from .verify import verified_answer
 

@@ -26,7 +26,7 @@ def read_questions(path: Path) -> Iterator[tuple[int, dict | None, str]]:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON ({exc.msg})"
                 continue
             if not isinstance(record, dict):

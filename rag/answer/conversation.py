@@ -89,7 +89,7 @@ def exchanges(turns: Iterable[dict]) -> list[Exchange]:
     """Exchanges from JSON records: ``rag ask --json`` answers (``query`` or ``question``, and
     ``citations``), or chat messages (``{"role": "user", "content": ...}``; the answers' own
     messages carry no spans and are skipped)."""
-    out = []
+    out: list[Exchange] = []
     for turn in turns:
         if not isinstance(turn, dict):
             raise ValueError("each turn must be a JSON object")

@@ -19,9 +19,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..store.index import Index
 from ..types import Answer, Citation, Hit
+
+if TYPE_CHECKING:
+    from .conversation import Resolved
+    from .reader import Scorer
 
 # Weights of the support score and of the answer shape (calibrated on ../shared/eval dev sets).
 W_COVER, W_PREV, W_PASSAGE, W_TYPE = 1.0, 0.25, 0.45, 0.2
@@ -69,9 +74,9 @@ class Reading:
     """What the learned reader needs besides the hits: its scorer, the question's vector (the one
     retrieval used), and the embedder (for an index saved without sentence vectors)."""
 
-    scorer: object  # rag.answer.reader.Scorer
-    vector: object
-    embedder: object
+    scorer: Scorer
+    vector: Any  # the question's vector (numpy)
+    embedder: Any  # rag.embed.encoder.Embedder
 
 
 def answer_question(
@@ -79,7 +84,7 @@ def answer_question(
     hits: list[Hit],
     index: Index,
     reading: Reading | None = None,
-    context=None,
+    context: Resolved | None = None,
     abstain_below: float | None = None,
 ) -> Answer:
     """Compose a cited answer from ``hits`` (best first), or abstain with them as related passages.

@@ -9,6 +9,7 @@ langchain package and that provider's integration), e.g. ``RAG_LLM=anthropic``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import RagError
 from ..settings import Settings
@@ -20,13 +21,14 @@ class LLMUnavailableError(RagError):
     """The language model could not be reached or did not answer in time."""
 
 
-def _openai_compatible(settings: Settings):
+def _openai_compatible(settings: Settings) -> Any:
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
-    return ChatOpenAI(
+    return ChatOpenAI(  # type: ignore[call-arg]  # max_tokens is a field its stubs miss
         base_url=settings.llm_base_url,
         model=settings.llm_model or "local",
-        api_key=settings.llm_api_key or "not-needed",
+        api_key=SecretStr(settings.llm_api_key or "not-needed"),
         timeout=settings.llm_timeout,
         max_retries=0,
         temperature=settings.llm_temperature,
@@ -34,7 +36,7 @@ def _openai_compatible(settings: Settings):
     )
 
 
-def _ollama(settings: Settings):
+def _ollama(settings: Settings) -> Any:
     try:
         from langchain_ollama import ChatOllama
     except ImportError:
@@ -56,12 +58,12 @@ PROVIDERS: dict[str, Callable[[Settings], object]] = {
 }
 
 
-def build_chat_model(settings: Settings):
+def build_chat_model(settings: Settings) -> Any:
     """A LangChain chat model for ``settings.llm``; raises RagError when none is configured."""
     if not settings.llm:
         raise RagError(
             "no language model is configured. Set RAG_LLM=openai-compatible and "
-            "RAG_LLM_BASE_URL (see README, LLM answers), or use extractive answers"
+            "RAG_LLM_BASE_URL (see docs/answers.md), or use extractive answers"
         )
     factory = PROVIDERS.get(settings.llm)
     if factory:
@@ -105,7 +107,7 @@ def messages_for(question: str, hits: Sequence[Hit]) -> list[tuple[str, str]]:
     ]
 
 
-def stream_answer(chat_model, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+def stream_answer(chat_model: Any, question: str, hits: Sequence[Hit]) -> Iterator[str]:
     """The model's answer, piece by piece; LLMUnavailableError when the endpoint fails."""
     try:
         for piece in chat_model.stream(messages_for(question, hits)):

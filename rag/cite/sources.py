@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RagError
 from ..types import Article, Hit
@@ -91,7 +91,7 @@ def check_claim(claim: object, limit: int) -> None:
         raise QuestionError("the claim is empty. Paste a claim or a quote to find its source")
 
 
-def _blend_meaning(sources: list[Source], claim_vector, embedder) -> list[Source]:
+def _blend_meaning(sources: list[Source], claim_vector: Any, embedder: Any) -> list[Source]:
     """Support = mean of the lexical support and the sentence's cosine similarity to the claim."""
     todo = [s for s in sources if not s.exact]
     if not todo:

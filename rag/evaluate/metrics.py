@@ -6,7 +6,7 @@ A question set is JSONL (see evalsets/README.md): ``id``, ``question``, ``gold``
 
 A retrieved passage or a citation is correct when its character span overlaps the span of a
 gold quote in the same article. The definitions follow ``evalsets``' independent scorer so
-that both agree on the same run; every metric is defined in the README.
+that both agree on the same run; every metric is defined in docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class QuestionResult:
     confidence: float = 0.0  # the answer's calibrated confidence (abstentions have one too)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalRun:
     mode: str
     results: tuple[QuestionResult, ...]
@@ -158,6 +158,8 @@ def relevant_paragraph_count(index: Index, spans: list[tuple[str, int, int]]) ->
     count = 0
     for doc in {d for d, _, _ in spans}:
         article = index.article_by_doc(doc)
+        if article is None:  # a gold span in an article the index lacks (reported elsewhere)
+            continue
         count += sum(overlaps(doc, p.start, p.end, spans) for p in article.paragraphs)
     return count
 
@@ -205,7 +207,7 @@ def run_eval(
             data_errors.append(str(exc))
             continue
         results.append(score_answer(question, ask(question.question), spans, index))
-    return EvalRun(mode, tuple(results), aggregate(results)), data_errors
+    return EvalRun(mode=mode, results=tuple(results), metrics=aggregate(results)), data_errors
 
 
 def parse_bounds(specs: Sequence[str]) -> dict[str, float]:

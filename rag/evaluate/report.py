@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from .metrics import EvalRun
+from .metrics import EvalRun, QuestionResult
 from .summary import abstention_curve, recall_curve
 
 TABLE_ROWS = (
@@ -61,7 +61,7 @@ def format_curve(run: EvalRun) -> str:
     return "\n".join(lines)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return "-"
     return f"{value:.1f}" if isinstance(value, float) and value > 1.5 else f"{value:.3f}"
@@ -86,7 +86,7 @@ def write_outputs(
     (out / "report.md").write_text(_markdown(runs, data_errors, questions_path, charts), encoding="utf-8")
 
 
-def _row(result) -> dict:
+def _row(result: QuestionResult) -> dict:
     row = asdict(result)
     row["retrieved"] = [{"doc": d, "paragraph": p, "relevant": r} for d, p, r in result.retrieved]
     row["citations"] = [
@@ -126,7 +126,9 @@ def _charts(out: Path, runs: Sequence[EvalRun]) -> list[str]:
     return ["recall_at_k.png", "latency.png"]
 
 
-def _markdown(runs, data_errors, questions_path, charts) -> str:
+def _markdown(
+    runs: Sequence[EvalRun], data_errors: Sequence[str], questions_path: Path, charts: Sequence[str]
+) -> str:
     lines = [
         f"# Evaluation of `{questions_path}`",
         "",
@@ -148,5 +150,5 @@ def _markdown(runs, data_errors, questions_path, charts) -> str:
         ]
         lines += [f"- {r.id}: {r.question}" for r in missed[:20]]
         lines += ["- ..." if len(missed) > 20 else "", ""]
-    lines += ["Metric definitions: see the README section on evaluation.", ""]
+    lines += ["Metric definitions: see docs/evaluation.md.", ""]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import re
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import ArticleError
 from ..settings import Settings
@@ -149,7 +150,7 @@ def chunk_article(article: Article, settings: Settings) -> list[Chunk]:
     return chunks
 
 
-def _splitter(settings: Settings):
+def _splitter(settings: Settings) -> Any:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(
@@ -161,7 +162,7 @@ def _splitter(settings: Settings):
     )
 
 
-def _split_long(splitter, body: str) -> list[tuple[int, str]]:
+def _split_long(splitter: Any, body: str) -> list[tuple[int, str]]:
     """Pieces with their offsets in ``body``: each piece is found after the previous one's start."""
     out, cursor = [], 0
     for piece in splitter.split_text(body):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,22 @@ def _not_regular(mode: int) -> str:
 
 def doc_name(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
+
+
+RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same clock tick
+
+
+def file_stamp(path: Path) -> str:
+    """The file's size and modification time in nanoseconds: a cheap sign of change, checked
+    before the file is read and hashed. "" (no shortcut: read and hash it) if the file cannot be
+    stat'ed or was modified in the last 2 s, when a same-size edit could keep its time (as git does)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    if time.time_ns() - info.st_mtime_ns < RACY_NS:
+        return ""
+    return f"{info.st_size}:{info.st_mtime_ns}"
 
 
 def read_file(path: Path, settings: Settings, root: Path | None = None) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .readers import Extracted, tidy_blocks
 
 _HTML_DROP = (
@@ -84,7 +86,7 @@ def extract_html(markup: str) -> Extracted:
     return Extracted(text=text, title=title[:300], meta=meta)
 
 
-def _block_text(root) -> str:
+def _block_text(root: Any) -> str:
     """The text of ``root``: blank lines around blocks, a line break for each ``<br>``, and source
     line breaks read as spaces except inside ``<pre>``. One pass with a stack, so time is linear
     and deep nesting cannot overflow the recursion limit (BeautifulSoup's ``insert_after`` walks
@@ -112,7 +114,7 @@ def _block_text(root) -> str:
     return "".join(out)
 
 
-def _html_meta(soup) -> dict[str, str]:
+def _html_meta(soup: Any) -> dict[str, str]:
     meta: dict[str, str] = {}
     for tag in soup.find_all("meta"):
         name = str(tag.get("name") or tag.get("property") or "").strip().lower()

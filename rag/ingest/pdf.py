@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ArticleError
@@ -40,7 +41,7 @@ def extract_pdf(path: Path, data: bytes) -> Extracted:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ArticleError(str(path), "is an encrypted PDF", "Save an unencrypted copy and index that")
         pages = [(page.extract_text() or "") for page in reader.pages]
-        info = reader.metadata or {}
+        info: Mapping[str, object] = reader.metadata or {}
     except ArticleError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:

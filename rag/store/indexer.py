@@ -6,12 +6,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..embed.encoder import Embedder
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
 from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
+from ..ingest.folder import file_stamp
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
 from .index import Index, chunking_of, rebuild_hint
@@ -19,6 +20,9 @@ from .lock import remove_unfinished_saves, writer_lock
 from .vectorstore import store_label
 
 _log = logging.getLogger(__name__)
+# Kept in each article's metadata (saved with its row): the file's size and modification time
+# when it was indexed, so that re-indexing skips unchanged files without reading them.
+STAMP = "file_stat"
 
 
 @dataclass
@@ -44,7 +48,8 @@ def update_index(
     on_file: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``.
+    """Bring the index at ``settings.index_dir`` in line with ``articles_dir``; the report
+    carries the updated index (``report.index``), ready to serve.
 
     Unchanged files (same bytes) are not re-embedded, changed ones replace their old chunks,
     deleted ones are removed. A file that fails to read is reported and, if it was indexed
@@ -57,7 +62,7 @@ def update_index(
     """
     from tqdm import tqdm
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     began = time.perf_counter()
     articles_dir = Path(articles_dir)
     scan = scan_articles(articles_dir)
@@ -99,6 +104,7 @@ def update_index(
         seconds=time.perf_counter() - began,
         warnings=tuple(tally.warnings),
         store=store_label(index.vectors.describe()),
+        index=index,
     )
 
 
@@ -166,13 +172,18 @@ def _read_one(
         on_file(path)
     doc = doc_name(path, root)
     tally.seen.add(doc)
+    old = known.get(doc)
+    stamp = file_stamp(path)
+    if old is not None and stamp and old.meta.get(STAMP) == stamp:  # same size and time: not even read
+        tally.unchanged += 1
+        return None
     try:
         data = read_file(path, settings, root)
-        old = known.get(doc)
         if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
         article, notes = parse_article(path, doc, data)
+        article = replace(article, meta={**article.meta, STAMP: stamp})
     except ArticleError as exc:
         kept = " (kept its previously indexed version)" if doc in known else ""
         tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
@@ -269,7 +280,7 @@ def load_or_build(
     notify: Callable[[str], None] | None = None,
 ) -> Index:
     """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     defaults = Settings()
     try:
         return Index.load(settings.index_dir, settings)
@@ -281,5 +292,7 @@ def load_or_build(
         notify(
             f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} (first use)..."
         )
-    update_index(settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify)
-    return Index.load(settings.index_dir, settings)
+    report = update_index(
+        settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify
+    )
+    return report.index

@@ -8,34 +8,13 @@ is configured (RAG_LLM). The page offers the modes that are available.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
 from ..answer.assistant import Assistant
 from ..answer.conversation import Exchange, exchanges
+from ..answer.modes import ANSWER_MODES, available_modes
 from ..cite import reference
-from ..settings import Settings
 from .render import Turn, answer_pieces
-
-
-@dataclass(frozen=True)
-class AnswerMode:
-    label: str  # shown in the page's settings
-    available: Callable[[Settings], bool]
-    name: str  # the assistant's answer mode
-
-
-ANSWER_MODES: dict[str, AnswerMode] = {
-    "extractive": AnswerMode("Extractive: quotes the articles word for word", lambda s: True, "extractive"),
-    "llm": AnswerMode(
-        "LLM: written by the configured model, every sentence verified", lambda s: bool(s.llm), "llm"
-    ),
-}
-
-
-def available_modes(settings: Settings) -> list[tuple[str, str]]:
-    """(label, name) of the answer modes this configuration offers."""
-    return [(m.label, name) for name, m in ANSWER_MODES.items() if m.available(settings)]
 
 
 def user_questions(history: Sequence[dict]) -> list[Exchange]:

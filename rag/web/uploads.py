@@ -190,7 +190,6 @@ def add_articles(
 ) -> UploadResult:
     """Save ``files`` ((original name, temporary path) pairs), index them, and swap the new
     index into ``assistant``: questions asked from then on can find them."""
-    from ..store.index import Index
     from ..store.indexer import update_index
 
     settings = assistant.settings
@@ -214,7 +213,7 @@ def add_articles(
                 path.unlink(missing_ok=True)
             raise
         failed = _remove_unreadable(saved.paths, report)
-        assistant.use_index(Index.load(settings.index_dir, settings))
+        assistant.use_index(report.index)  # the updated index, as it is in memory
     return UploadResult(saved, report, failed)
 
 
