@@ -72,7 +72,7 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.locator("#rag-counts").get_by_text("articles").wait_for()
         ask(page, QUESTION, 1)
         page.evaluate("window.scrollTo(0, 0)")
-        save(page, "answer")
+        save(page, "chat-desktop")
         page.locator("#rag-chat a.rag-cite").first.hover()
         save(page, "citation-preview")
         page.locator("#rag-chat a.rag-cite").first.click()

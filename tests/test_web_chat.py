@@ -310,7 +310,10 @@ def test_two_citations_of_one_paragraph_make_one_card():
     from rag.web.render import Turn
 
     text = "Herons nest in colonies. They feed at low tide. Volunteers counted them."
-    hit = Hit(1, "h.md", "Herons", "a1", 2, 100, 100 + len(text), text, 0.9)
+    hit = Hit(
+        rank=1, doc="h.md", title="Herons", article_id="a1", paragraph=2, start=100, end=100 + len(text),
+        text=text, score=0.9,
+    )  # fmt: skip
     first = Citation(1, "h.md", "Herons", 2, 100, 124, text[:24], 100, 100 + len(text), 0.8)
     second = Citation(2, "h.md", "Herons", 2, 125, 147, text[25:47], 100, 100 + len(text), 0.7)
     answer = Answer(

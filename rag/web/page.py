@@ -137,7 +137,9 @@ def _ask_tab(app):
     inputs = [box, chatbot, turns, retrieval, passages, answer_mode, only]
     outputs = [box, chatbot, sources, turns]
     for event in (box.submit, send.click):  # the export file is written once the answer is complete
-        event(app.chat, inputs, outputs, api_visibility="private").then(
+        # always_last: a question sent while the previous answer's export is still written is
+        # asked right after it, not dropped
+        event(app.chat, inputs, outputs, api_visibility="private", trigger_mode="always_last").then(
             write_export, turns, export, api_visibility="private"
         )
 
