@@ -17,7 +17,7 @@ import tokenize
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from .settings import CHOICES, FALSE, PROJECT_ROOT, RANGES, TRUE, Settings, env_name
+from .settings import CHOICES, FALSE, PROJECT_ROOT, RANGES, TRUE, USER_CACHE, Settings, env_name
 
 SETTINGS_DOC = PROJECT_ROOT / "docs" / "settings.md"
 HEADER = """# Settings
@@ -59,10 +59,11 @@ def field_comments() -> dict[str, str]:
 
 def _default(value: object, name: str) -> str:
     if isinstance(value, Path):
-        try:
+        if value.is_relative_to(PROJECT_ROOT):
             return f"`{value.relative_to(PROJECT_ROOT)}/`"
-        except ValueError:
-            return f"`{value}`"
+        if value.is_relative_to(USER_CACHE):  # the user's cache folder differs from machine to machine
+            return f"`$XDG_CACHE_HOME/{value.relative_to(USER_CACHE)}` (or `~/.cache/...`)"
+        return f"`{value}`"
     if value == "":
         return "(none)"
     if isinstance(value, bool):

@@ -82,6 +82,8 @@ class IndexReport:
     seconds: float
     warnings: tuple[FileWarning, ...] = ()
     store: str = ""  # where the vectors are, in words
+    encoder: str = ""  # the embedding variant of the index: "int8" or "fp32"
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds) in the order first met
     # The index as it now is, in memory (a ``rag.store.index.Index``), so that a caller serves it
     # without reading back from disk what was just written.
     index: Any = field(default=None, repr=False, compare=False)

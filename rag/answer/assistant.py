@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import QuestionError
 from ..settings import Settings
 from ..store.index import Index
@@ -45,6 +45,8 @@ class Assistant:
         self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings)
         self._index = index
+        if index is not None:
+            follow(self.embedder, getattr(index, "encoder", None))
         self._notify = notify  # told when the default index has to be built first
         self._chat = None  # the LangChain chat model, built on first LLM answer
 
@@ -78,11 +80,16 @@ class Assistant:
         if self._index is None:
             from ..store.indexer import load_or_build
 
-            self._index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            index = load_or_build(self.settings, self.embedder, notify=self._notify)
+            follow(
+                self.embedder, getattr(index, "encoder", None)
+            )  # questions are embedded as its articles were
+            self._index = index
         return self._index
 
     def use_index(self, index: Index) -> None:
         """Swap in a new index (e.g. after an update); questions in flight keep the old one."""
+        follow(self.embedder, getattr(index, "encoder", None))
         self._index = index
 
     def ask(

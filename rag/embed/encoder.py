@@ -34,15 +34,91 @@ def resolve_model_path(model: str) -> Path:
 QUERY_CACHE = 256  # recent questions whose vectors are kept (evaluations ask each in several modes)
 
 
+ENCODERS = ("auto", "int8", "fp32", "torch")
+
+
+def onnx_available() -> bool:
+    """True if ONNX Runtime can be imported (checked without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec("onnxruntime") is not None
+
+
+def default_variant(settings: Settings) -> str:
+    """The vectors a new index gets: "int8" (quantised ONNX) where ONNX Runtime and the model allow,
+    else "fp32"; an explicit ``settings.encoder`` decides."""
+    check_encoder(settings.encoder)
+    if settings.encoder == "int8":
+        return "int8"
+    if settings.encoder in ("fp32", "torch"):
+        return "fp32"
+    from .onnx_cache import supports
+
+    try:
+        folder = resolve_model_path(settings.model)
+    except RagError:
+        return "fp32"  # no model to export; loading it will say so
+    return "int8" if onnx_available() and supports(folder) else "fp32"
+
+
+def follow(embedder, variant: str | None) -> None:
+    """``embedder.follow(variant)``; stand-in encoders (benchmarks, tests) have no variants."""
+    method = getattr(embedder, "follow", None)
+    if method is not None:
+        method(variant)
+
+
+def check_encoder(encoder: str) -> None:
+    if encoder not in ENCODERS:
+        raise RagError(f"RAG_ENCODER={encoder!r} is not known; use one of {', '.join(ENCODERS)}")
+
+
 class Embedder:
-    """Loads the model on first use; ``encode`` returns L2-normalised float32 vectors."""
+    """Loads the model on first use; ``encode`` returns L2-normalised float32 vectors.
+
+    The vectors come in two variants: "int8" (ONNX Runtime, dynamically quantised; cosine > 0.99
+    with full precision) and "fp32" (ONNX Runtime, or sentence-transformers on torch, which give the
+    same vectors). An index records its variant and questions must be embedded with the same one:
+    with ``encoder="auto"`` the embedder follows the index it is used with (``follow``).
+    """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.name = self.settings.model
+        self._variant: str | None = None  # decided on first use, or by the index followed
         self._model = None
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, object] = OrderedDict()
+
+    @property
+    def variant(self) -> str:
+        """ "int8" or "fp32": the vectors this embedder computes."""
+        if self._variant is None:
+            self._variant = default_variant(self.settings)
+        return self._variant
+
+    def follow(self, variant: str | None) -> None:
+        """Embed as an index built with ``variant`` ("int8", "fp32"; None: this embedder's default).
+        With an explicit ``settings.encoder`` the index is checked when it is loaded instead."""
+        wanted = variant if variant and self.settings.encoder == "auto" else None
+        wanted = wanted or default_variant(self.settings)
+        with self._lock:
+            if wanted != self._variant:
+                self._variant, self._model = wanted, None
+                self._queries.clear()
+
+    @property
+    def runtime(self) -> str:
+        """What runs the model: "onnxruntime" or "sentence-transformers"."""
+        variant = self.variant
+        if self.settings.encoder == "torch" or (variant == "fp32" and not self._onnx_ok()):
+            return "sentence-transformers"
+        return "onnxruntime"
+
+    def _onnx_ok(self) -> bool:
+        from .onnx_cache import supports
+
+        return onnx_available() and supports(resolve_model_path(self.name))
 
     @property
     def model(self):
@@ -55,23 +131,26 @@ class Embedder:
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub at run time
-        import torch
-
-        from . import minibert
-
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
         path = resolve_model_path(self.name)
-        if self.settings.embed_backend not in ("auto", "sentence-transformers"):
-            raise RagError(
-                f"RAG_EMBED_BACKEND={self.settings.embed_backend!r} is not known; "
-                "use auto or sentence-transformers"
+        if self.runtime == "onnxruntime":
+            if not self._onnx_ok():
+                raise RagError(
+                    f"the int8 encoder needs ONNX Runtime and a BERT mean-pooling model ({self.name}). "
+                    "Install it (pip install onnxruntime), or set RAG_ENCODER=fp32 and rebuild the "
+                    "index: rag index ARTICLES_FOLDER --rebuild"
+                )
+            from .onnx_cache import onnx_model
+            from .onnx_encoder import OnnxEncoder
+
+            return OnnxEncoder(
+                onnx_model(path, self.variant, self.settings.encoder_cache), path, self.settings.threads
             )
-        if self.settings.embed_backend == "auto" and minibert.supports(path):
-            return minibert.MiniBert(path)  # same vectors, without importing transformers
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
+        if self.settings.threads:
+            torch.set_num_threads(self.settings.threads)
         hf_logging.disable_progress_bar()
         return SentenceTransformer(str(path), device="cpu")
 
@@ -109,9 +188,12 @@ class Embedder:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached.copy()
-        _ = self.model  # loaded (and torch imported) before the thread count is changed
-        with torch_threads(self.settings.query_threads):
-            vector = self.encode([text])[0]
+        model = self.model  # loaded (and torch imported) before the thread count is changed
+        if hasattr(model, "session"):  # ONNX Runtime: one text, run on the calling thread
+            vector = model.encode([text], threads=self.settings.query_threads)[0]
+        else:
+            with torch_threads(self.settings.query_threads):
+                vector = self.encode([text])[0]
         with self._lock:
             self._queries[text] = vector
             while len(self._queries) > QUERY_CACHE:

@@ -72,8 +72,10 @@ class Index:
         manifest: dict | None = None,
         bm25=None,
         sentences: dict | None = None,
+        encoder: str = "fp32",
     ) -> None:
         self.model = model
+        self.encoder = encoder  # the embedding variant of its vectors: "int8" or "fp32"
         self.dimension = dimension
         self.chunking = chunking
         # The vector store (FaissVectors or MilvusVectors); FAISS in memory unless given one.
@@ -88,14 +90,22 @@ class Index:
         self.sentences: dict = sentences if sentences is not None else {}
 
     @classmethod
-    def empty(cls, settings: Settings, dimension: int, index_dir: Path | None = None) -> Index:
+    def empty(
+        cls, settings: Settings, dimension: int, index_dir: Path | None = None, encoder: str | None = None
+    ) -> Index:
         """No articles yet; the vectors go to the store ``settings.store`` names (a new
-        collection for Milvus, so a rebuild leaves the committed one untouched until it is saved)."""
+        collection for Milvus, so a rebuild leaves the committed one untouched until it is saved).
+        ``encoder``: the embedding variant the vectors will come from (default: the settings')."""
+        if encoder is None:
+            from ..embed.encoder import default_variant
+
+            encoder = default_variant(settings)
         return cls(
             settings.model,
             dimension,
             chunking_of(settings),
             new_store(settings, dimension, Path(index_dir or settings.index_dir)),
+            encoder=encoder,
         )
 
     # ---- reading ----------------------------------------------------------------------------
@@ -308,6 +318,7 @@ def _manifest(index: Index, generation: str, checksums: dict) -> dict:
         "format": FORMAT_VERSION,
         "package_version": __version__,
         "model": index.model,
+        "encoder": index.encoder,
         "dimension": index.dimension,
         "chunking": index.chunking,
         "store": {k: v for k, v in store.items() if k != "vectors"},
@@ -416,9 +427,22 @@ def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> Non
             f"but the model set now is {settings.model!r}. Set RAG_MODEL={manifest.get('model')} "
             f"to use that index, or build a new one. {rebuild_hint(index_dir)}"
         )
+    built = encoder_of(manifest)
+    if settings.encoder not in ("auto", built) and not (settings.encoder == "torch" and built == "fp32"):
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with the {built} encoder, but RAG_ENCODER is "
+            f"{settings.encoder!r}; questions must be embedded like the articles were. Unset "
+            f"RAG_ENCODER (or set it to {built}) to use that index, or rebuild it with this "
+            f"encoder: rag index ARTICLES_FOLDER --index {index_dir} --rebuild"
+        )
     for key in ("data", "dimension", "checksums", "counts"):
         if key not in manifest:
             raise IndexCorruptError(f"{where} lacks {key!r}. {rebuild_hint(index_dir)}")
+
+
+def encoder_of(manifest: dict) -> str:
+    """The embedding variant an index was built with; indexes made before int8 existed are fp32."""
+    return str(manifest.get("encoder", "fp32"))
 
 
 def load_index(index_dir: Path, settings: Settings) -> Index:
@@ -465,6 +489,7 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
         manifest,
         bm25,
         sentences,
+        encoder=encoder_of(manifest),
     )
 
 

@@ -6,10 +6,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..embed.encoder import Embedder
+from ..embed.encoder import Embedder, follow
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
 from ..ingest import chunk_article, doc_name, embedding_text, parse_article, read_file, scan_articles
 from ..ingest.folder import file_stamp
@@ -36,6 +37,15 @@ class _Tally:
     embedded: int = 0
     embed_seconds: float = 0.0
     warnings: list[FileWarning] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (rag index --profile)
+
+    @contextmanager
+    def timed(self, stage: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - began
 
 
 def update_index(
@@ -76,7 +86,7 @@ def update_index(
     tally = _Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
     with writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
-        index = _starting_index(settings, embedder, rebuild)
+        index = _starting_index(settings, embedder, rebuild, tally)
         known = {a.doc: a for a in index.articles.values()}
         with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
             for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
@@ -86,9 +96,13 @@ def update_index(
         removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
-        missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
+        with tally.timed("embedding sentences"):
+            missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
         if tally.added or tally.updated or removed or missing or not index.manifest or index.vectors_stale():
-            index.save(settings.index_dir)
+            with tally.timed("BM25"):
+                index.bm25()
+            with tally.timed("writing"):
+                index.save(settings.index_dir)
     return IndexReport(
         index_dir=str(settings.index_dir),
         articles=len(index.articles),
@@ -104,16 +118,19 @@ def update_index(
         seconds=time.perf_counter() - began,
         warnings=tuple(tally.warnings),
         store=store_label(index.vectors.describe()),
+        encoder=index.encoder,
+        stages=tuple(tally.stages.items()),
         index=index,
     )
 
 
-def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> Index:
+def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally: _Tally) -> Index:
     if not rebuild:
         try:
-            index = Index.load(settings.index_dir, settings)
+            with tally.timed("opening the index"):
+                index = Index.load(settings.index_dir, settings)
         except IndexMissingError:
-            return Index.empty(settings, embedder.dimension)
+            return _new_index(settings, embedder, tally)
         if index.chunking != chunking_of(settings):
             raise IndexMismatchError(
                 f"the index in {settings.index_dir} was built with chunking {index.chunking}, the "
@@ -126,8 +143,16 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool) -> In
                 f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
                 f"{settings.index_dir} --rebuild"
             )
+        follow(embedder, index.encoder)  # an update embeds as the index was built (RAG_ENCODER=auto)
         return index
-    return Index.empty(settings, embedder.dimension)
+    return _new_index(settings, embedder, tally)
+
+
+def _new_index(settings: Settings, embedder: Embedder, tally: _Tally) -> Index:
+    follow(embedder, None)  # a new index gets the settings' encoder
+    with tally.timed("loading the encoder"):  # the first time also exports it to ONNX (cached)
+        dimension = embedder.dimension
+    return Index.empty(settings, dimension, encoder=getattr(embedder, "variant", "fp32"))
 
 
 _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chunks, whether it was indexed
@@ -178,18 +203,22 @@ def _read_one(
         tally.unchanged += 1
         return None
     try:
-        data = read_file(path, settings, root)
+        with tally.timed("reading files"):
+            data = read_file(path, settings, root)
         if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
-        article, notes = parse_article(path, doc, data)
+        with tally.timed("parsing and sentence segmentation"):
+            article, notes = parse_article(path, doc, data)
         article = replace(article, meta={**article.meta, STAMP: stamp})
     except ArticleError as exc:
         kept = " (kept its previously indexed version)" if doc in known else ""
         tally.warnings.append(FileWarning(str(path), f"{exc}{kept}".removeprefix(f"{path}: ")))
         return None
     tally.warnings.extend(FileWarning(str(path), f"indexed, but {n}", skipped=False) for n in notes)
-    return article, chunk_article(article, settings), doc in known
+    with tally.timed("splitting into chunks"):
+        chunks = chunk_article(article, settings)
+    return article, chunks, doc in known
 
 
 def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: _Tally, bar) -> None:
@@ -217,17 +246,21 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
     if reuse:
         vectors[list(reuse)] = index.vectors.get(list(reuse.values()))
     if todo:
-        _ = embedder.model  # load before the clock starts: the rate is of embedding, not of loading
+        with tally.timed("loading the encoder"):
+            _ = embedder.model  # loaded before the clock starts: the rate is of embedding, not of loading
         began = time.perf_counter()
         done = [tally.embedded]
-        new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
+        with tally.timed("embedding chunks"):
+            new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
         tally.embed_seconds += time.perf_counter() - began
         tally.embedded += len(todo)
         vectors[list(todo)] = new
-    sentences = _sentence_vectors(step, index, embedder)
+    with tally.timed("embedding sentences"):
+        sentences = _sentence_vectors(step, index, embedder)
     at = 0
     for article, article_chunks, is_update in step:
-        index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
+        with tally.timed("adding to the vector store"):
+            index.add(article, article_chunks, vectors[at : at + len(article_chunks)], sentences[article.id])
         at += len(article_chunks)
         tally.updated += is_update
         tally.added += not is_update

@@ -1,0 +1,102 @@
+"""A BERT mean-pooling sentence encoder on ONNX Runtime: tokenizers + onnxruntime + numpy, no torch.
+
+It computes what sentence-transformers computes for such a model (word pieces cut at the model's
+``max_seq_length``, the transformer, the mean over real tokens, L2 normalisation), from the ONNX
+file made by ``onnx_cache``. Starting it takes a fraction of a second: torch is not imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+
+class OnnxEncoder:
+    """``encode(texts, batch_size, normalize_embeddings=True)`` -> float32 numpy, as sentence-transformers.
+
+    Each text is run on its own (no padding) on a one-thread session, ``threads`` texts at a time
+    from a pool of Python threads (ONNX Runtime releases the GIL). Measured on the SQuAD dev
+    texts with the int8 model, one text at a time took about half the CPU time of batches of 64
+    sorted by length (benchmarks/encoders.py), and it makes a text's vector independent of the
+    texts embedded with it: int8 activations are quantised with one scale per run.
+    """
+
+    def __init__(self, onnx_file: Path, folder: Path, threads: int = 0) -> None:
+        from tokenizers import Tokenizer
+
+        config = _json(folder / "config.json")
+        st_path = folder / "sentence_bert_config.json"
+        st_config = _json(st_path) if st_path.exists() else {}
+        self.max_length = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
+        self.dimension = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+        self.tokenizer.no_padding()
+        self.onnx_file = Path(onnx_file)
+        self.threads = threads or os.cpu_count() or 1
+        self._session = None
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def get_embedding_dimension(self) -> int:
+        return self.dimension
+
+    def session(self):
+        """The ONNX Runtime session: one intra-op thread (texts run side by side instead)."""
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                self._session = ort.InferenceSession(
+                    str(self.onnx_file), options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def encode(
+        self, texts, batch_size: int = 32, normalize_embeddings: bool = True, threads: int = 0, **_ignored
+    ):
+        """Vectors of ``texts``; ``threads`` texts at a time (0: the encoder's default)."""
+        import numpy as np
+
+        session = self.session()
+        texts = list(texts)
+        out = np.empty((len(texts), self.dimension), dtype="float32")
+
+        def one(i: int) -> None:
+            e = self.tokenizer.encode(texts[i])
+            ids = np.array([e.ids], dtype=np.int64)
+            feed = {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
+            }
+            vector = session.run(None, feed)[0][0].mean(axis=0)
+            if normalize_embeddings:
+                vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            out[i] = vector
+
+        workers = min(threads or self.threads, len(texts))
+        if workers <= 1:
+            for i in range(len(texts)):
+                one(i)
+        else:
+            list(self._workers().map(one, range(len(texts))))
+        return out
+
+    def _workers(self):
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="rag-embed")
+            return self._pool
+
+
+def _json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
