@@ -29,5 +29,14 @@ def respond(message: str, history: list[dict]) -> Iterator[str]:
 demo = web.build(respond)
 
 if __name__ == "__main__":
+    import sys
+
+    from rag.errors import RagError
+    from rag.web.launch import check_port
+
+    try:
+        check_port(web.settings.host, web.settings.port)
+    except RagError as exc:
+        sys.exit(f"error: {exc}")
     web.warm_up()
     demo.launch(**web.launch_options())

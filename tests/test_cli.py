@@ -150,6 +150,35 @@ def test_ask_json_matches_the_contract(built_index):
 
 
 @pytest.mark.model
+def test_ask_doc_answers_from_the_chosen_article_and_titles_untitled_ones(built_index):
+    question = "What have Ukraine and NATO begun doing together?"
+    out = rag("ask", question, "--index", str(built_index), "--json", "--doc", "004_4f21d8328f07c64f.txt")
+    data = json.loads(out.stdout)
+    assert {p["doc"] for p in data["passages"]} == {"004_4f21d8328f07c64f.txt"}
+    assert all(c["doc"] == "004_4f21d8328f07c64f.txt" for c in data["citations"])
+    out = rag(
+        "ask",
+        question,
+        "--index",
+        str(built_index),
+        "--json",
+        "--doc",
+        "nato ukraine defense: a coalition meeting",
+        "--doc",
+        "000_b170d9b6d041f30c.txt",
+    )
+    data = json.loads(out.stdout)
+    first = data["citations"][0]  # the untitled sample is named by its first sentence
+    assert (first["doc"], first["title"]) == (
+        "000_b170d9b6d041f30c.txt",
+        "Ukraine and the North Atlantic Alliance have begun joint arms production",
+    )
+    assert {p["doc"] for p in data["passages"]} == {"000_b170d9b6d041f30c.txt", "004_4f21d8328f07c64f.txt"}
+    missing = rag("ask", question, "--index", str(built_index), "--doc", "nope.txt")
+    assert missing.returncode == 1 and "error: no article is named 'nope.txt'" in missing.stderr
+
+
+@pytest.mark.model
 def test_batch_answers_good_lines_and_reports_bad_ones(built_index, tmp_path):
     lines = [
         json.dumps({"id": "q1", "question": "What have Ukraine and NATO begun doing together?"}),

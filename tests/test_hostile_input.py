@@ -305,7 +305,8 @@ def assert_inert(markup: str) -> None:
 def test_rendered_html_never_contains_article_markup(title, text, doc, author, url, question):
     from rag.cite import Reference, Source
     from rag.types import Answer, Article, Citation, Hit, Paragraph
-    from rag.web.render import Turn, answer_markdown, collection_html, sources_found_html, sources_html
+    from rag.web.panels import article_html, sources_found_html, sources_html
+    from rag.web.render import Turn, answer_markdown, collection_html
 
     body = f"Intro. {text} End."
     para = Paragraph("a1", 1, 0, len(body), "p1", ((0, len(body)),))
@@ -330,6 +331,8 @@ def test_rendered_html_never_contains_article_markup(title, text, doc, author, u
         sources_html([turn]),
         collection_html([article], {article.id: 1}),
         sources_found_html(question, [Source(1, hit, 0, len(body), body, 0.9)], [ref], 0.5),
+        sources_found_html(question, [Source(1, hit, 0, len(body), body, 0.1)], [ref], 0.5),
+        article_html(article, 1, 0, len(body)),
     ):
         assert_inert(markup)
     reply = answer_markdown(turn)  # chat Markdown: no raw markup, and no Markdown link syntax

@@ -158,10 +158,14 @@ def test_pdf_text_and_title(tmp_path):
         assert article.text[chunk.start : chunk.end] == chunk.text
 
 
-def test_title_falls_back_to_file_name(tmp_path):
+def test_title_falls_back_to_the_first_sentence_cut_at_a_word(tmp_path):
     path = tmp_path / "no-title-here.txt"
     path.write_text(("word " * 60 + "\n") * 2, encoding="utf-8")
-    assert parse(path).title == "no-title-here"
+    title = parse(path).title
+    assert title == " ".join(["word"] * 15) + "\u2026" and len(title) <= 80
+    short = tmp_path / "000_b170d9b6d041f30c.txt"
+    short.write_text("Herons nest in colonies on the shore. " * 8 + "\n", encoding="utf-8")
+    assert parse(short).title == "Herons nest in colonies on the shore"
 
 
 def test_find_articles_recurses_skips_hidden_and_other_types(tmp_path):

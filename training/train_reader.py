@@ -302,7 +302,7 @@ def main(argv=None) -> int:
     parser.add_argument("step", choices=("mine", "fit", "all"))
     parser.add_argument("--quick", action="store_true", help="a few questions, into a temporary folder")
     parser.add_argument("--work", type=Path, default=ROOT / "training" / ".work")
-    parser.add_argument("--out", type=Path, default=ROOT / "rag" / "models")
+    parser.add_argument("--out", type=Path, default=ROOT / "rag" / "answer" / "models")
     args = parser.parse_args(argv)
     work, out = args.work, args.out
     if args.quick:  # the smoke run writes nothing into the package

@@ -99,11 +99,12 @@ class Assistant:
         mode: str | None = None,
         answer_mode: str | None = None,
         history: Sequence[Exchange] = (),
+        docs: Sequence[str] = (),
     ) -> Answer:
         """Answer ``question`` from the ``k`` best passages found in ``mode`` (hybrid, dense, bm25),
         extractively or with the configured LLM (``answer_mode``); a follow-up ("Why?") is read
-        with ``history``, the conversation so far."""
-        for event in self.ask_stream(question, k=k, mode=mode, answer_mode=answer_mode, history=history):
+        with ``history``, the conversation so far. ``docs``: answer from these articles only."""
+        for event in self.ask_stream(question, k, mode, answer_mode, history, docs):
             if isinstance(event, Answer):  # the last event; the ones before are drafts
                 return event
         raise AssertionError("ask_stream ended without an answer")
@@ -115,6 +116,7 @@ class Assistant:
         mode: str | None = None,
         answer_mode: str | None = None,
         history: Sequence[Exchange] = (),
+        docs: Sequence[str] = (),
     ) -> Iterator[str | Answer]:
         """Drafts of the answer as it is composed (strings), then the final ``Answer``.
 
@@ -124,10 +126,10 @@ class Assistant:
         answer_mode = mode_named(answer_mode or self.settings.answer_mode).name
         asked = clean_question(question, self.settings.max_question_chars)
         context = resolve(asked, history, self.settings.max_question_chars)
-        if context.stay:  # "Why?": about what was cited, not whatever else the words match
+        if context.stay and not docs:  # "Why?": about what was cited, not whatever else matches
             found = self._within(context.query, context.cited_docs, k, mode)
         else:
-            found = self.search(context.query, k=k, mode=mode)
+            found = self.search(context.query, k=k, mode=mode, docs=docs)
         began = time.perf_counter()
         if answer_mode == "llm":
             answer = yield from self._llm_answer(found, self.index)
@@ -163,9 +165,12 @@ class Assistant:
             answer.query or answer.question, tuple((c.doc, c.start, c.end) for c in answer.citations)
         )
 
-    def search(self, text: str, k: int | None = None, mode: str | None = None) -> Search:
+    def search(
+        self, text: str, k: int | None = None, mode: str | None = None, docs: Sequence[str] = ()
+    ) -> Search:
         """The ``k`` best passages for ``text`` (a question, a claim, a follow-up read with the
-        conversation) in retrieval ``mode``; refuses empty or huge text and unknown options."""
+        conversation) in retrieval ``mode``, in the articles ``docs`` (all when empty); refuses
+        empty or huge text, unknown options and articles."""
         began = time.perf_counter()
         text = clean_question(text, self.settings.max_question_chars)
         k = self.settings.top_k if k is None else k
@@ -175,6 +180,7 @@ class Assistant:
         if not 1 <= k <= 100:
             raise QuestionError(f"-k {k} is out of range; ask for 1 to 100 passages")
         index = self.index
+        only = frozenset(article_ids(index, docs)) if docs else None
         vector = self.embedder.encode_query(text) if mode != "bm25" else None
         embedded = time.perf_counter()
         hits = retrieve(
@@ -185,6 +191,7 @@ class Assistant:
             mode=mode,
             fusion=self.settings.fusion,
             dense_weight=self.settings.dense_weight,
+            only=only,
         )
         return Search(
             query=text,
@@ -221,6 +228,26 @@ class Assistant:
     ) -> Iterator[Answer]:
         for question in questions:
             yield self.ask(question, k=k, mode=mode)
+
+
+def article_ids(index: Index, names: Iterable[str]) -> list[str]:
+    """The ids of the articles ``names`` (each a file as listed, e.g. ``uploads/notes.md``, a file
+    name, or a title; any case); refuses a name that matches none."""
+    ids = []
+    for name in names:
+        wanted = " ".join(str(name).split()).casefold()
+        found = [
+            a.id
+            for a in index.articles.values()
+            if wanted in (a.doc.casefold(), a.doc.rsplit("/", 1)[-1].casefold(), a.title.casefold())
+        ]
+        if not found:
+            raise QuestionError(
+                f"no article is named {name!r}; name one as the article list shows it "
+                "(its file, e.g. uploads/notes.md, or its title)"
+            )
+        ids += found
+    return ids
 
 
 def clean_question(question: str, limit: int) -> str:

@@ -27,14 +27,21 @@ def retrieve(
     fusion: str = "score",
     dense_weight: float = 0.4,
     candidates: int = 50,
+    only: frozenset[str] | None = None,
 ) -> list[Hit]:
-    """The best ``k`` paragraphs for ``question``, best first. ``query_vector`` may be None in bm25 mode."""
+    """The best ``k`` paragraphs for ``question``, best first. ``query_vector`` may be None in bm25
+    mode. ``only``: article ids to search in (every chunk of theirs is scored); None: all."""
     if mode not in MODES:
         raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
     if fusion not in FUSIONS:
         raise ValueError(f"unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}")
-    dense = by_paragraph(index.search(query_vector, candidates)) if mode != "bm25" else {}
-    lexical = by_paragraph(index.search_lexical(question, candidates)) if mode != "dense" else {}
+    if only is not None:
+        dense = by_paragraph(_dense_within(index, query_vector, only)) if mode != "bm25" else {}
+        everything = index.search_lexical(question, len(index.chunks)) if mode != "dense" else []
+        lexical = by_paragraph((c, s) for c, s in everything if c.article_id in only)
+    else:
+        dense = by_paragraph(index.search(query_vector, candidates)) if mode != "bm25" else {}
+        lexical = by_paragraph(index.search_lexical(question, candidates)) if mode != "dense" else {}
     if mode == "dense":
         fused = dense
     elif mode == "bm25":
@@ -61,6 +68,21 @@ def by_paragraph(scored: Iterable[tuple[Chunk, float]]) -> dict[Key, float]:
         if score > best.get(key, float("-inf")):
             best[key] = score
     return best
+
+
+def _dense_within(index: Index, query_vector: Any, only: frozenset[str]) -> list[tuple[Chunk, float]]:
+    """Cosine similarity of every chunk of the articles ``only`` to the question."""
+    import numpy as np
+
+    chunks = [c for article_id in sorted(only) for c in index.chunks_of(article_id)]
+    if not chunks:
+        return []
+    try:
+        vectors = np.asarray(index.vectors.get([c.id for c in chunks]), dtype="float32")
+    except Exception:  # a store that cannot hand vectors back: search all of it instead
+        return [(c, s) for c, s in index.search(query_vector, len(index.chunks)) if c.article_id in only]
+    scores = vectors @ np.asarray(query_vector, dtype="float32").reshape(-1)
+    return list(zip(chunks, scores.tolist()))
 
 
 def rrf(*rankings: dict[Key, float]) -> dict[Key, float]:

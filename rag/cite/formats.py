@@ -159,8 +159,7 @@ def csl_item(ref: Reference) -> dict:
         item["URL"] = ref.url
     item.update(
         {
-            "locator": str(ref.paragraph),
-            "label": "paragraph",
+            "locator": str(ref.paragraph),  # a paragraph number (CSL-JSON items carry no "label")
             "note": f'"{ref.quote}" (para. {ref.paragraph}; {ref.doc}, characters {ref.start}-{ref.end})',
         }
     )

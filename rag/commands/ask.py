@@ -28,6 +28,12 @@ def add(commands: argparse._SubParsersAction) -> None:
     p.add_argument("-k", type=int, help="passages to retrieve (default 5)")
     p.add_argument("--mode", choices=CHOICES["mode"], help="retrieval mode (default hybrid)")
     p.add_argument(
+        "--doc",
+        action="append",
+        metavar="NAME",
+        help="answer from this article only (its file or title; repeat for several)",
+    )
+    p.add_argument(
         "--batch",
         type=Path,
         metavar="QUESTIONS.jsonl",
@@ -61,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..answer.assistant import answer_to_dict
 
     history = read_history(args.history) if args.history else []
-    answer = assistant.ask(args.question, k=args.k, mode=args.mode, history=history)
+    answer = assistant.ask(args.question, k=args.k, mode=args.mode, history=history, docs=args.doc or ())
     if args.history:
         with open(args.history, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(answer_to_dict(answer), ensure_ascii=False) + "\n")

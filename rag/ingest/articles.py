@@ -20,6 +20,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _LIST_ITEM = re.compile(r"^(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|>|\|)")
 _TERMINAL = tuple(".!?:;\"\u201d'")
 _CHUNK_SEPARATORS = ["\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+TITLE_CHARS = 80  # an article without a title is named by its first sentence, cut to this length
 
 
 def short_hash(text: str, size: int = 16) -> str:
@@ -47,13 +48,26 @@ def parse_article(path: Path, doc: str, data: bytes) -> tuple[Article, tuple[str
     article = Article(
         id=article_id,
         doc=doc,
-        title=found.title or path.stem,
+        title=found.title or first_sentence_title(found.text, paragraphs) or path.stem,
         text=found.text,
         sha256=hashlib.sha256(data).hexdigest(),
         paragraphs=paragraphs,
         meta=dict(found.meta),
     )
     return article, found.notes
+
+
+def first_sentence_title(text: str, paragraphs: tuple[Paragraph, ...], limit: int = TITLE_CHARS) -> str:
+    """A readable title for an article that has none: its first sentence without the final
+    stop, cut at a word boundary with an ellipsis when longer than ``limit`` characters."""
+    first = paragraphs[0]
+    start, end = first.sentences[0] if first.sentences else (first.start, first.end)
+    sentence = " ".join(text[start:end].split()).rstrip(".")
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
 
 
 def _lines(text: str, start: int) -> Iterator[tuple[int, int]]:

@@ -46,9 +46,11 @@ def compose_turn(
     k: int | None = None,
     mode: str | None = None,
     answer_mode: str = "extractive",
+    docs: Sequence[str] = (),
 ) -> Iterator[str | Turn]:
     """Answer ``question`` (a follow-up is resolved by the assistant against ``history``) as turn
-    ``number``: yields the answer mode's drafts, then the ``Turn``."""
+    ``number``, from the articles ``docs`` (all when empty): yields the answer mode's drafts,
+    then the ``Turn``."""
     settings = assistant.settings
     question = " ".join(str(question).split())
     chosen = ANSWER_MODES.get(answer_mode or "extractive")
@@ -58,7 +60,12 @@ def compose_turn(
         offered = ", ".join(name for _, name in available_modes(settings))
         raise QuestionError(f"answer mode {answer_mode!r} is not available here; use {offered}")
     for item in assistant.ask_stream(
-        question, k=k or settings.top_k, mode=mode or settings.mode, answer_mode=chosen.name, history=history
+        question,
+        k=k or settings.top_k,
+        mode=mode or settings.mode,
+        answer_mode=chosen.name,
+        history=history,
+        docs=docs,
     ):
         if isinstance(item, str):
             yield item

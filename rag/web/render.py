@@ -1,4 +1,5 @@
-"""HTML and Markdown for the web page: answers, sources, found sources and the collection.
+"""HTML and Markdown for the chat: the reply with its citation chips, and the shared pieces
+(escaping, titles, highlights, copy buttons) that the panels (``panels.py``) use.
 
 Plain functions from records to strings, with no Gradio in them. Every piece of article text,
 title, file name or question passes through ``esc`` (HTML) or ``md_text`` (chat Markdown), so an
@@ -12,12 +13,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..cite import FORMAT_LABELS, Reference, Source, all_formats, safe_url
-from ..types import Answer, Article, Citation, Hit
+from ..cite import FORMAT_LABELS, Reference, all_formats, safe_url
+from ..types import Answer, Article
 
 MARKER = re.compile(r"\[(\d+)\]")  # citation markers in answer text, numbered in order of first use
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
-SNIPPET_CHARS = 700  # related passages longer than this are cut in the sources panel
 
 
 def esc(text: object) -> str:
@@ -45,9 +45,14 @@ def anchor(turn: int, n: int) -> str:
     return f"src-{turn}-{n}"
 
 
+def confidence_words(answer: Answer) -> str:
+    """The reader's calibrated confidence, in words for the page ("confidence 82%")."""
+    return f"confidence {round(100 * answer.confidence)}%"
+
+
 # ---- chat message ------------------------------------------------------------------------------
 def answer_pieces(turn: Turn) -> Iterator[str]:
-    """The chat reply in pieces (a few words, or one citation link, at a time) for streaming."""
+    """The chat reply in pieces (a few words, or one citation chip, at a time) for streaming."""
     answer = turn.answer
     if turn.query != turn.question:
         yield f"<small>Read with the previous question: \u201c{md_text(turn.query)}\u201d</small>\n\n"
@@ -62,20 +67,23 @@ def answer_pieces(turn: Turn) -> Iterator[str]:
     if answer.abstained:
         yield f"**{md_text(answer.text)}**"
         if answer.passages:
-            yield "\n\nThe closest passages are under *Sources* \u2192; they do not answer the question."
+            yield (
+                "\n\n<small>The closest passages are listed under Sources as related reading; "
+                "they do not answer the question.</small>"
+            )
         return
     at = 0
     for found in MARKER.finditer(answer.text):
         yield from _words(answer.text[at : found.start()])
-        yield _marker_link(turn, int(found.group(1)))
+        yield _chip(turn, int(found.group(1)))
         at = found.end()
     yield from _words(answer.text[at:])
     yield (
         "\n\n<small>"
         + " \u00b7 ".join(
-            f"{_marker_link(turn, c.n)} {md_text(c.title)}, para. {c.paragraph}" for c in answer.citations
+            f"{_chip(turn, c.n)} {md_text(c.title)}, para. {c.paragraph}" for c in answer.citations
         )
-        + "</small>"
+        + f" \u2014 {confidence_words(answer)}</small>"
     )
 
 
@@ -89,7 +97,8 @@ def _words(text: str, per_piece: int = 4) -> Iterator[str]:
         yield md_text("".join(words[begin : begin + per_piece * 2]))
 
 
-def _marker_link(turn: Turn, n: int) -> str:
+def _chip(turn: Turn, n: int) -> str:
+    """A citation marker as a chip linking to its source card (the page previews it on hover)."""
     cited = next((c for c in turn.answer.citations if c.n == n), None)
     if cited is None:  # a marker with no citation behind it is shown as plain text
         return f"\\[{n}\\]"
@@ -97,79 +106,23 @@ def _marker_link(turn: Turn, n: int) -> str:
     return f'<a href="#{anchor(turn.number, n)}" class="rag-cite" title="{title}">[{n}]</a>'
 
 
-# ---- sources panel -----------------------------------------------------------------------------
-def sources_html(turns: Iterable[Turn], open_turn: int | None = None) -> str:
-    """The sources of every answer, the latest first and open; earlier ones folded."""
-    turns = sorted(turns, key=lambda t: -t.number)
-    if not turns:
-        return (
-            '<div class="rag-empty">Sources appear here: each cited paragraph with the quoted '
-            "sentence highlighted. Click a citation marker like [1] to jump to it.</div>"
-        )
-    open_turn = turns[0].number if open_turn is None else open_turn
-    blocks = []
-    for turn in turns:
-        state = " open" if turn.number == open_turn else ""
-        blocks.append(
-            f'<details class="rag-turn" id="turn-{turn.number}"{state}><summary>'
-            f"{esc(_summary(turn))}</summary>{_turn_body(turn)}</details>"
-        )
-    return '<div class="rag-sources">' + "".join(blocks) + "</div>"
-
-
-def _summary(turn: Turn) -> str:
-    question = turn.question if len(turn.question) <= 90 else turn.question[:87] + "..."
-    count = len(turn.answer.citations)
-    what = "no answer, related passages" if turn.answer.abstained else f"{count} source{'s' * (count != 1)}"
-    return f"Q{turn.number}: {question} \u2014 {what}"
-
-
-def _turn_body(turn: Turn) -> str:
+def plain_text(turn: Turn) -> str:
+    """The answer as plain text with ``[n]`` markers and its sources: what the Copy button copies."""
     answer = turn.answer
     if answer.abstained:
-        intro = (
-            '<p class="rag-note">The articles don\'t say. These passages came closest; '
-            "they do not answer the question.</p>"
+        related = "".join(f"\n- {h.title}, para. {h.paragraph} ({h.doc})" for h in answer.passages)
+        return answer.text + (
+            f"\n\nRelated reading (does not answer the question):{related}" if related else ""
         )
-        return intro + "".join(related_card(hit) for hit in answer.passages)
-    return "".join(
-        citation_card(turn.number, c, ref, _paragraph_text(answer, c))
-        for c, ref in zip(answer.citations, turn.references)
+    sources = "".join(
+        f'\n[{c.n}] {c.title}, para. {c.paragraph} ({c.doc}, characters {c.start}-{c.end}): "{c.quote}"'
+        for c in answer.citations
     )
+    return f"{answer.text}\n\nSources:{sources}"
 
 
-def _paragraph_text(answer: Answer, citation: Citation) -> str | None:
-    """The cited paragraph's text, from the retrieved passage it was quoted from."""
-    return next(
-        (h.text for h in answer.passages if h.doc == citation.doc and h.paragraph == citation.paragraph), None
-    )
-
-
-def citation_card(turn: int, citation: Citation, ref: Reference, paragraph_text: str | None) -> str:
-    if paragraph_text is None:  # only the quote is known: show it alone, marked
-        body = f"<mark>{esc(citation.quote)}</mark>"
-    else:
-        body = highlight(paragraph_text, citation.paragraph_start, citation.start, citation.end)
-    return (
-        f'<div class="rag-card" id="{anchor(turn, citation.n)}">'
-        f'<div class="rag-card-head"><span class="rag-n">[{citation.n}]</span> '
-        f"{_title_line(ref)}</div>"
-        f'<p class="rag-para">{body}</p>'
-        f'<div class="rag-meta">support {citation.support:.2f} \u00b7 {esc(ref.doc)}, characters '
-        f"{citation.start}\u2013{citation.end}</div>{copy_buttons(ref)}</div>"
-    )
-
-
-def related_card(hit: Hit) -> str:
-    text = hit.text if len(hit.text) <= SNIPPET_CHARS else hit.text[: SNIPPET_CHARS - 3] + "..."
-    return (
-        f'<div class="rag-card rag-related"><div class="rag-card-head">{esc(hit.title)} '
-        f'\u00b7 para. {hit.paragraph}</div><p class="rag-para">{esc(text)}</p>'
-        f'<div class="rag-meta">{esc(hit.doc)} \u00b7 retrieval score {hit.score:.2f}</div></div>'
-    )
-
-
-def _title_line(ref: Reference) -> str:
+# ---- shared pieces -----------------------------------------------------------------------------
+def title_line(ref: Reference) -> str:
     title = esc(ref.title)
     url = safe_url(ref.url)
     if url:
@@ -180,11 +133,21 @@ def _title_line(ref: Reference) -> str:
 
 def highlight(paragraph: str, paragraph_start: int, start: int, end: int) -> str:
     """The paragraph with the span ``start:end`` (article offsets) marked, all of it escaped."""
-    a, b = max(0, start - paragraph_start), max(0, end - paragraph_start)
-    return f"{esc(paragraph[:a])}<mark>{esc(paragraph[a:b])}</mark>{esc(paragraph[b:])}"
+    return highlight_spans(paragraph, paragraph_start, [(start, end)])
 
 
-def copy_buttons(ref: Reference) -> str:
+def highlight_spans(paragraph: str, paragraph_start: int, spans: Iterable[tuple[int, int]]) -> str:
+    """The paragraph with each span (article offsets; not overlapping) marked, all of it escaped."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        a = min(len(paragraph), max(at, start - paragraph_start))
+        b = min(len(paragraph), max(a, end - paragraph_start))
+        out.append(f"{esc(paragraph[at:a])}<mark>{esc(paragraph[a:b])}</mark>")
+        at = b
+    return "".join(out) + esc(paragraph[at:])
+
+
+def copy_buttons(ref: Reference, label: str = "Copy citation:") -> str:
     """A copy button per citation format, and the formats themselves to read or select."""
     formats = all_formats(ref)
     buttons = "".join(
@@ -197,36 +160,9 @@ def copy_buttons(ref: Reference) -> str:
         for fmt, text in formats.items()
     )
     return (
-        f'<div class="rag-copyrow"><span>Copy citation:</span>{buttons}</div>'
+        f'<div class="rag-copyrow"><span>{esc(label)}</span>{buttons}</div>'
         f'<details class="rag-formats"><summary>Show citation formats</summary>{shown}</details>'
     )
-
-
-# ---- find a source -----------------------------------------------------------------------------
-def sources_found_html(
-    claim: str, sources: list[Source], references: list[Reference], supported_below: float
-) -> str:
-    if not sources:
-        return '<div class="rag-empty">No paragraph in the collection matches this claim.</div>'
-    head = ""
-    if sources[0].support < supported_below:
-        head = (
-            f'<p class="rag-note">No paragraph clearly supports \u201c{esc(claim)}\u201d; these '
-            "come closest. Quote one sentence of the source for a sharper match.</p>"
-        )
-    cards = []
-    for source, ref in zip(sources, references):
-        hit = source.hit
-        badge = "exact quote" if source.exact else f"support {source.support:.2f}"
-        cards.append(
-            f'<div class="rag-card rag-found" data-rank="{source.rank}">'
-            f'<div class="rag-card-head"><span class="rag-n">#{source.rank}</span> {_title_line(ref)}'
-            f' <span class="rag-badge">{badge}</span></div>'
-            f'<p class="rag-para">{highlight(hit.text, hit.start, source.start, source.end)}</p>'
-            f'<div class="rag-meta">{esc(hit.doc)}, characters {source.start}\u2013{source.end}</div>'
-            f"{copy_buttons(ref)}</div>"
-        )
-    return head + "".join(cards)
 
 
 # ---- collection --------------------------------------------------------------------------------
@@ -235,6 +171,7 @@ def counts_line(articles: int, paragraphs: int, chunks: int) -> str:
 
 
 def collection_html(articles: Iterable[Article], chunk_counts: dict[str, int]) -> str:
+    """The articles as a table that scrolls sideways on a narrow screen."""
     rows = []
     for article in sorted(articles, key=lambda a: a.doc.lower()):
         meta = " \u00b7 ".join(esc(article.meta[k]) for k in ("author", "date") if article.meta.get(k))
@@ -244,8 +181,10 @@ def collection_html(articles: Iterable[Article], chunk_counts: dict[str, int]) -
             f"<td>{meta}</td></tr>"
         )
     return (
-        '<table class="rag-collection"><thead><tr><th>Title</th><th>File</th><th>Paragraphs</th>'
-        "<th>Chunks</th><th>Author, date</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<div class="rag-table-wrap"><table class="rag-collection"><thead><tr><th>Title</th>'
+        "<th>File</th><th>Paragraphs</th><th>Chunks</th><th>Author, date</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
     )
 
 

@@ -28,10 +28,14 @@ class UploadError(RagError):
     """An upload was refused as a whole (nothing was saved or indexed)."""
 
 
+KEEP_BOTH, REPLACE = "keep both", "replace"  # what to do with an upload named like an article
+
+
 @dataclass(frozen=True)
 class Saved:
     paths: tuple[Path, ...]  # saved inside the uploads folder
     refused: tuple[str, ...]  # "name: why" for each file that was not saved
+    same_name: tuple[str, ...] = ()  # a warning for each upload named like an article already there
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,8 @@ class UploadResult:
     failed: tuple[str, ...]  # "name: why" for saved files the indexer could not read (removed again)
 
     def message(self) -> str:
-        lines = []
-        if self.report is not None:
+        lines = list(self.saved.same_name)
+        if self.report is not None and len(self.failed) < len(self.saved.paths):
             r = self.report
             lines.append(
                 f"Indexed {len(self.saved.paths) - len(self.failed)} of "
@@ -125,20 +129,38 @@ def check_files(
     return ok, refused
 
 
-def save_uploads(files: Sequence[tuple[str, Path]], settings: Settings) -> Saved:
-    """Copy the acceptable files into the uploads folder (a same-named upload replaces the old one)."""
+def save_uploads(files: Sequence[tuple[str, Path]], settings: Settings, same_name: str = KEEP_BOTH) -> Saved:
+    """Copy the acceptable files into the uploads folder. An upload named like an article already
+    there is saved beside it under a numbered name (``same_name="keep both"``) or replaces it
+    (``"replace"``); either way the result says so."""
     ok, refused = check_files(files, settings)
     folder = uploads_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    saved = []
+    saved, warnings = [], []
     for name, path in ok:
         target = folder / safe_name(name)
         if target.resolve().parent != folder.resolve():  # belt and braces: never outside the folder
             refused.append(f"{safe_name(name)}: not a plain file name")
             continue
+        if target.exists() and same_name != REPLACE:
+            kept = _free_name(target)
+            warnings.append(
+                f"{target.name} has the same name as an article already in the collection: kept "
+                f"both, this one is saved as {kept.name} (choose Replace to overwrite instead)"
+            )
+            target = kept
+        elif target.exists():
+            warnings.append(f"{target.name} has the same name as an article in the collection: replaced it")
         shutil.copyfile(path, target)
         saved.append(target)
-    return Saved(tuple(saved), tuple(refused))
+    return Saved(tuple(saved), tuple(refused), tuple(warnings))
+
+
+def _free_name(path: Path) -> Path:
+    number = 2
+    while (candidate := path.with_name(f"{path.stem}-{number}{path.suffix}")).exists():
+        number += 1
+    return candidate
 
 
 def check_index_folder(index, settings: Settings) -> None:
@@ -164,6 +186,7 @@ def add_articles(
     files: Sequence[tuple[str, Path]],
     on_file: Callable[[Path], None] | None = None,
     progress: bool = False,
+    same_name: str = KEEP_BOTH,
 ) -> UploadResult:
     """Save ``files`` ((original name, temporary path) pairs), index them, and swap the new
     index into ``assistant``: questions asked from then on can find them."""
@@ -174,7 +197,7 @@ def add_articles(
         check_index_folder(assistant.index, settings)
         check_writable(settings.index_dir)
         existed = set(uploads_folder(settings).glob("*"))
-        saved = save_uploads(files, settings)
+        saved = save_uploads(files, settings, same_name)
         if not saved.paths:
             return UploadResult(saved, None, ())
         try:
@@ -192,6 +215,39 @@ def add_articles(
         failed = _remove_unreadable(saved.paths, report)
         assistant.use_index(report.index)  # the updated index, as it is in memory
     return UploadResult(saved, report, failed)
+
+
+def delete_article(assistant, doc: str) -> IndexReport:
+    """Delete the article ``doc`` (as the collection lists it) from the articles folder and the
+    index. The new index is written beside the old and swapped in whole; if that fails, the file
+    is put back and the old index stays."""
+    from ..store.index import Index
+    from ..store.indexer import update_index
+
+    settings = assistant.settings
+    with _LOCK:
+        index = assistant.index
+        if index.article_by_doc(doc) is None:
+            raise UploadError(f"no article {doc!r} in the collection; pick one from the Articles list")
+        check_index_folder(index, settings)
+        check_writable(settings.index_dir)
+        root = Path(settings.articles_dir).resolve()
+        path = (root / doc).resolve()
+        if root not in path.parents or not path.is_file():
+            raise UploadError(f"{doc} is not a file in {root}; remove it there and run rag index")
+        data = path.read_bytes()
+        path.unlink()
+        try:
+            report = update_index(
+                settings.articles_dir, settings, embedder=assistant.embedder, progress=False
+            )
+        except BaseException:  # put the file back (whole, then renamed into place)
+            back = path.with_name(f".restoring-{path.name}")
+            back.write_bytes(data)
+            back.replace(path)
+            raise
+        assistant.use_index(Index.load(settings.index_dir, settings))
+    return report
 
 
 def check_writable(index_dir: Path) -> None:
