@@ -54,6 +54,9 @@ class Settings:
     milvus_token: str = field(default="", repr=False)
     # Chunks read and embedded per step while indexing: memory stays bounded by this, not by the corpus.
     ingest_chunks: int = 2048
+    # Index files up to this size are checksummed in full on open; larger ones by size and sampled
+    # blocks, so opening a large index reads little (SQLite reports a damaged page when read).
+    verify_max_mb: float = 64.0
     # Files larger than this are skipped with a warning rather than read into memory.
     max_file_mb: float = 10.0
     # Threads for embedding (ONNX Runtime or torch); 0: one per core.
@@ -189,6 +192,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "ann_nprobe": (0, None),
     "ingest_chunks": (1, None),
     "max_file_mb": (0, None),
+    "verify_max_mb": (0, None),
     "threads": (0, None),
     "query_threads": (0, None),
     "top_k": (1, 100),

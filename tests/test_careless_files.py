@@ -167,7 +167,7 @@ def test_offsets_index_the_text_after_a_utf8_bom(tmp_path, embedder):
 KILLED_WRITER = r"""
 import os, sys, time
 from pathlib import Path
-from rag.store import index as store
+from rag.store import folder as store
 
 def stop(src, dst):
     print("WRITTEN", src, flush=True)

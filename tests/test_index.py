@@ -49,7 +49,7 @@ def test_build_then_search_finds_the_paragraph(samples, any_settings, embedder):
     manifest = json.loads((any_settings.index_dir / "manifest.json").read_text())
     assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
     assert manifest["counts"] == {"articles": 2, "paragraphs": 18, "chunks": report.chunks}
-    assert manifest["format"] == 1 and manifest["package_version"] and manifest["built_at"]
+    assert manifest["format"] == 2 and manifest["package_version"] and manifest["built_at"]
     hits = index.search(embedder.encode_query("joint arms production between Ukraine and NATO"), 3)
     top, score = hits[0]
     assert index.articles[top.article_id].doc == "000_b170d9b6d041f30c.txt" and top.paragraph == 1
@@ -177,7 +177,6 @@ def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(
 ):
     build(samples, settings, embedder)
     index = Index.load(settings.index_dir, settings)
-    index.remove(next(iter(index.articles)))
     import os
 
     real_mkdir = os.mkdir
@@ -189,6 +188,7 @@ def test_read_only_index_folder_gives_a_clear_error_and_keeps_the_old_index(
 
     monkeypatch.setattr(os, "mkdir", read_only)  # root ignores chmod, so refuse the write here
     with pytest.raises(IndexWriteError, match="previous index is unchanged"):
+        index.remove(next(iter(index.articles)))  # the first change copies the rows: refused
         index.save(settings.index_dir)
     monkeypatch.undo()
     assert len(Index.load(settings.index_dir, settings).articles) == 2

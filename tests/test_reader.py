@@ -260,7 +260,7 @@ class CountingEmbedder:
 
 
 @pytest.mark.model
-def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path, embedder, samples):
+def test_sentence_vectors_are_saved_in_the_rows_and_reused_on_update(tmp_path, embedder, samples):
     import numpy as np
 
     from rag.settings import Settings
@@ -274,7 +274,7 @@ def test_sentence_vectors_are_saved_memory_mapped_and_reused_on_update(tmp_path,
     article = index.article_by_doc(NATO)
     stored = index.sentences[article.id]
     texts = sentence_texts(article)
-    assert isinstance(stored.base, np.memmap) or isinstance(stored, np.memmap)
+    assert stored.dtype == np.float16 and not stored.flags.writeable  # read from rows.sqlite, not a copy
     fresh = embedder.encode(texts)
     assert stored.shape == fresh.shape and np.min(np.sum(stored.astype("float32") * fresh, 1)) > 0.999
 
@@ -296,18 +296,17 @@ def test_an_index_saved_without_sentence_vectors_still_answers(tmp_path, embedde
 
     settings = Settings(index_dir=tmp_path / "index")
     update_index(SAMPLES, settings, embedder=embedder, progress=False)
-    manifest = json.loads((settings.index_dir / MANIFEST).read_text())
-    for name in ("sentences.npy", "sentences.json"):
-        del manifest["checksums"][name]
-        (settings.index_dir / manifest["data"] / name).unlink()
-    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest))
     index = Index.load(settings.index_dir, settings)
-    assert index.sentences == {}
+    index.writable()._db.execute("UPDATE articles SET sentences = NULL")  # as if saved without them
+    index.save(settings.index_dir)
+    assert json.loads((settings.index_dir / MANIFEST).read_text())["counts"]["articles"] == 2
+    index = Index.load(settings.index_dir, settings)
+    assert dict(index.sentences) == {}
     answer = Assistant(settings, index=index, embedder=embedder).ask(
         "What have Ukraine and NATO begun doing together?"
     )
     assert "joint arms production" in answer.citations[0].quote
-    assert index.sentences  # embedded on first use
+    assert index._embedded_sentences  # embedded on first use
     counting = CountingEmbedder(embedder)
     update_index(SAMPLES, settings, embedder=counting, progress=False)  # nothing changed but them
     assert set(Index.load(settings.index_dir, settings).sentences) == set(index.articles)

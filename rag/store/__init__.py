@@ -1,9 +1,11 @@
-"""Store: the index (manifest and generations, chunk and article rows, BM25, vectors in FAISS or Milvus).
+"""Store: the index (manifest and generations, rows on disk with BM25, vectors in FAISS or Milvus).
 
-``index`` holds the ``Index`` and its folder on disk; ``indexer`` brings an index up to date with
-an articles folder; ``vectorstore`` picks where the vectors live (``faiss_vectors`` or
-``milvus_vectors``); ``ann`` chooses the FAISS structure; ``lexical`` is BM25; ``sentence_vectors``
-holds the reader's per-sentence vectors.
+``index`` holds the ``Index``; ``folder`` and ``loading`` its folder on disk (manifest,
+generations, atomic save, checks); ``rows`` the article and chunk rows, BM25 terms and sentence
+vectors in SQLite, read on demand (``views`` maps them); ``indexer`` brings an index up to date
+with an articles folder; ``factory`` and ``vectorstore`` pick where the vectors live
+(``faiss_vectors`` or ``milvus_vectors``); ``ann`` chooses the FAISS structure; ``lexical`` makes
+BM25 tokens; ``sentence_vectors`` embeds the reader's per-sentence vectors.
 """
 
 from .index import Index

@@ -76,13 +76,13 @@ class FaissVectors:
             "ann_threshold": self.policy.threshold,
         }
 
-    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
+    def check(self, chunks: int, sample: list[int], where: str, hint: str) -> None:
         """One vector per chunk, no more and no fewer."""
         from ..errors import IndexCorruptError
 
         count = self.count()
-        if count != len(chunk_ids):
-            raise IndexCorruptError(f"{where} holds {count} vectors for {len(chunk_ids)} chunks. {hint}")
+        if count != chunks:
+            raise IndexCorruptError(f"{where} holds {count} vectors for {chunks} chunks. {hint}")
 
     # ---- the exact / approximate switch --------------------------------------------------------
     def stale(self) -> bool:

@@ -87,20 +87,18 @@ def update_index(
     with writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild, tally)
-        known = {a.doc: a for a in index.articles.values()}
+        known = index.docs()  # doc -> (article id, file sha256, file stamp): no texts in memory
         with tqdm(total=len(files), desc="Indexing", unit="file", disable=_quiet(progress)) as bar:
             for step in _steps(files, articles_dir, known, settings, tally, on_file, bar):
                 _embed_and_add(step, index, embedder, tally, bar)
                 if index.vectors_stale():  # past the threshold: go on in the compact index
                     index.fit_vectors()
-        removed = [a.id for a in index.articles.values() if a.doc not in tally.seen]
+        removed = [article_id for doc, (article_id, *_) in known.items() if doc not in tally.seen]
         for article_id in removed:
             index.remove(article_id)
         with tally.timed("embedding sentences"):
             missing = _add_missing_sentence_vectors(index, embedder)  # an index saved before they existed
         if tally.added or tally.updated or removed or missing or not index.manifest or index.vectors_stale():
-            with tally.timed("BM25"):
-                index.bm25()
             with tally.timed("writing"):
                 index.save(settings.index_dir)
     return IndexReport(
@@ -161,7 +159,7 @@ _Fresh = tuple[Article, list[Chunk], bool]  # an article to (re-)embed, its chun
 def _steps(
     files: list[Path],
     root: Path,
-    known: dict[str, Article],
+    known: dict[str, tuple[str, str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -187,7 +185,7 @@ def _steps(
 def _read_one(
     path: Path,
     root: Path,
-    known: dict[str, Article],
+    known: dict[str, tuple[str, str, str]],
     settings: Settings,
     tally: _Tally,
     on_file: Callable[[Path], None] | None,
@@ -199,13 +197,13 @@ def _read_one(
     tally.seen.add(doc)
     old = known.get(doc)
     stamp = file_stamp(path)
-    if old is not None and stamp and old.meta.get(STAMP) == stamp:  # same size and time: not even read
+    if old is not None and stamp and old[2] == stamp:  # same size and time: not even read
         tally.unchanged += 1
         return None
     try:
         with tally.timed("reading files"):
             data = read_file(path, settings, root)
-        if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+        if old is not None and old[1] == hashlib.sha256(data).hexdigest():
             tally.unchanged += 1
             return None
         with tally.timed("parsing and sentence segmentation"):
@@ -282,7 +280,8 @@ def _sentence_vectors(step: list[_Fresh], index: Index, embedder: Embedder) -> d
 def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
     from . import sentence_vectors
 
-    missing = [a for a in index.articles.values() if a.id not in index.sentences]
+    have = set(index.sentences)
+    missing = [index.articles[i] for i in index.articles if i not in have]
     if missing:
         index.sentences.update(sentence_vectors.embed(missing, embedder))
     return len(missing)

@@ -1,10 +1,19 @@
-"""BM25 over chunk texts with bm25s: English stopwords, Snowball stemming; saved without pickle."""
+"""BM25: tokens (English stop words dropped, Snowball stemming: bm25s's tokenizer) and the score.
+
+The index keeps each chunk's tokens in an SQLite FTS5 table (``rows.py``), which gives each
+term's postings; ``rank`` scores them as bm25s did (Lucene's BM25, k1 = 1.5, b = 0.75). FTS5's
+own ``bm25()`` is not used: it clamps the IDF of a term in over half the chunks to zero, so a
+small collection dominated by one article could not find that article by its own words.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
+
+K1, B = 1.5, 0.75  # bm25s's defaults
 
 
 @lru_cache(maxsize=1)
@@ -14,60 +23,32 @@ def _stemmer():
     return Stemmer.Stemmer("english").stemWords
 
 
-def tokenize(texts: Sequence[str]):
+def terms_of(texts: Sequence[str]) -> list[list[str]]:
+    """The stemmed, lower-cased content words of each text, as BM25 sees them."""
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
-
-
-def build(texts: Sequence[str]):
-    """A BM25 model whose document i is ``texts[i]``."""
-    import bm25s
-
-    model = bm25s.BM25()
-    model.index(tokenize(texts), show_progress=False)
-    return model
-
-
-def search(model, query: str, k: int, n_docs: int) -> list[tuple[int, float]]:
-    """(document number, score) of the best ``k`` documents with a positive score, best first."""
-    import bm25s
-
-    tokens = bm25s.tokenize(
-        [query], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False
-    )
-    known = [t for t in tokens[0] if t in model.vocab_dict]
-    if not known or n_docs == 0:
+    if not texts:
         return []
-    docs, scores = model.retrieve([known], k=min(k, n_docs), show_progress=False, n_threads=1)
-    return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
-
-
-def save(model, folder: Path) -> None:
-    model.save(str(folder), allow_pickle=False)
-
-
-def load(folder: Path):
-    import bm25s
-
-    return bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False)
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False
+    )
 
 
 def terms(text: str) -> list[str]:
     """The stemmed, lower-cased content words of ``text``, as BM25 sees them."""
-    import bm25s
-
-    return bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)[
-        0
-    ]
+    return terms_of([text])[0]
 
 
-def document_frequencies(model) -> tuple[dict[str, int], int]:
-    """How many documents hold each term, and the number of documents."""
-    import numpy as np
-
-    counts = np.diff(model.scores["indptr"])
-    return (
-        {term: int(counts[i]) for term, i in model.vocab_dict.items() if i < len(counts)},
-        int(model.scores["num_docs"]),
-    )
+def rank(query: list[str], postings: dict, n_docs: int, n_tokens: int, k: int) -> list[tuple[int, float]]:
+    """The best ``k`` (document, score) pairs, best first, for the ``query`` tokens (a repeated
+    token counts again, as in bm25s); ``postings``: token -> [(document, term count, length)]."""
+    if not n_docs:
+        return []
+    average = max(n_tokens / n_docs, 1e-9)
+    scores: Counter = Counter()
+    for term, times in Counter(query).items():
+        found = postings.get(term) or ()
+        idf = math.log(1 + (n_docs - len(found) + 0.5) / (len(found) + 0.5))
+        for doc, tf, length in found:
+            scores[doc] += times * idf * tf / (tf + K1 * (1 - B + B * length / average))
+    return [(int(d), float(s)) for d, s in scores.most_common(k) if s > 0]

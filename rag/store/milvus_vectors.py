@@ -172,19 +172,16 @@ class MilvusVectors:
             "vectors": self.count(),
         }
 
-    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
+    def check(self, chunks: int, sample: list[int], where: str, hint: str) -> None:
         """A vector for every chunk: at least as many vectors (an interrupted update may have left
         more), and those of a sample of chunks present."""
-        import random
-
         count = self.count()
-        if count < len(chunk_ids):
+        if count < chunks:
             raise IndexCorruptError(
-                f"the Milvus collection {self.collection} holds {count} vectors "
-                f"for {len(chunk_ids)} chunks. {hint}"
+                f"the Milvus collection {self.collection} holds {count} vectors for {chunks} chunks. {hint}"
             )
         try:
-            self.get(random.Random(0).sample(chunk_ids, min(64, len(chunk_ids))))
+            self.get(sample)
         except KeyError as exc:
             raise IndexCorruptError(
                 f"the Milvus collection {self.collection} lacks the vector of chunk {exc.args[0]}. {hint}"

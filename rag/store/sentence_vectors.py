@@ -2,19 +2,14 @@
 
 The reader compares the question's vector (already computed for retrieval) with the vectors of
 the candidate sentences, so reading costs no model call per question. They are kept per article
-(float16, one row per sentence in paragraph order) and saved beside the rows as
-``sentences.npy`` (all articles, in ``sentences.json``'s order) and memory-mapped on load, so
-serving memory does not grow with them. An index saved before they existed still loads; its
-articles' sentences are embedded on first use.
+(float16, one row per sentence in paragraph order) in the article's row of ``rows.sqlite`` and
+read with it, so serving memory does not grow with them. An article stored without them has its
+sentences embedded on first use.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
-
-FILES = ("sentences.npy", "sentences.json")
 
 
 def sentence_texts(article) -> list[str]:
@@ -54,32 +49,3 @@ def embed(articles: Iterable, embedder, known: dict[str, tuple[object, object]] 
         for (article_id, i, _), vector in zip(todo, vectors):
             out[article_id][i] = vector
     return out
-
-
-def write(folder: Path, vectors: dict, order: list[str]) -> None:
-    """``sentences.npy`` and ``sentences.json`` ({article id: [first row, rows]}) in ``folder``."""
-    import numpy as np
-
-    spans, at = {}, 0
-    present = [a for a in order if a in vectors]
-    for article_id in present:
-        spans[article_id] = [at, len(vectors[article_id])]
-        at += len(vectors[article_id])
-    dimension = next((v.shape[1] for v in vectors.values()), 0)
-    matrix = (
-        np.concatenate([np.asarray(vectors[a], dtype="float16") for a in present])
-        if present
-        else np.zeros((0, dimension), dtype="float16")
-    )
-    with open(folder / "sentences.npy", "wb") as out:
-        np.save(out, matrix, allow_pickle=False)
-    (folder / "sentences.json").write_text(json.dumps(spans), encoding="utf-8")
-
-
-def read(folder: Path) -> dict:
-    """{article id: float16 rows (a view of the memory-mapped file)}."""
-    import numpy as np
-
-    spans = json.loads((folder / "sentences.json").read_text(encoding="utf-8"))
-    matrix = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
-    return {article_id: matrix[start : start + count] for article_id, (start, count) in spans.items()}

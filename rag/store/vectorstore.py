@@ -50,8 +50,9 @@ class VectorStore(Protocol):
     def describe(self) -> dict:
         """What the manifest records of the store, and what ``rag`` shows of it."""
 
-    def check(self, chunk_ids: list[int], where: str, hint: str) -> None:
-        """Raise IndexCorruptError unless every chunk of ``chunk_ids`` has a vector."""
+    def check(self, chunks: int, sample: list[int], where: str, hint: str) -> None:
+        """Raise IndexCorruptError unless there is a vector for each of ``chunks`` chunks (and for
+        each chunk id of ``sample``, where the store can tell)."""
 
     def stale(self) -> bool:
         """Whether ``fit`` would change the structure (FAISS: exact vs approximate)."""

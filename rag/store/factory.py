@@ -1,0 +1,42 @@
+"""One factory for the vector store an index uses: FAISS in this process or a Milvus collection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..settings import Settings
+from . import ann, vectorstore
+
+
+def new_store(settings: Settings, dimension: int, index_dir: Path):
+    """An empty vector store of the kind ``settings.store`` names."""
+    spec = store_spec(settings)
+    if spec.kind == vectorstore.FAISS:
+        return faiss_store(dimension, settings)
+    from .milvus_vectors import MilvusVectors
+
+    return MilvusVectors.create(
+        spec,
+        dimension,
+        owner=str(index_dir.resolve()),
+        index_type=settings.milvus_index,
+        token=settings.milvus_token,
+    )
+
+
+def store_spec(settings: Settings) -> vectorstore.StoreSpec:
+    return vectorstore.parse_store(settings.store)
+
+
+def faiss_store(dimension: int, settings: Settings):
+    from .faiss_vectors import FaissVectors
+
+    return FaissVectors.empty(dimension, policy_of(settings))
+
+
+def policy_of(settings: Settings) -> ann.Policy:
+    return ann.Policy(settings.index_type, settings.ann_threshold, settings.ann_nprobe)
+
+
+def chunking_of(settings: Settings) -> dict:
+    return {"chunk_chars": settings.chunk_chars, "chunk_overlap": settings.chunk_overlap}
