@@ -88,7 +88,7 @@ class Embedder:
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or Settings()
         self.name = self.settings.model
         self._variant: str | None = None  # decided on first use, or by the index followed
         self._model = None
