@@ -35,7 +35,7 @@ def run_set(path, articles, sample_size: int) -> list[list]:
     if articles == ARTICLES:
         index, settings = squad_index()
     else:
-        from rag.store.indexer import load_or_build
+        from rag.store.first_use import load_or_build
 
         settings = Settings.from_env()
         index = load_or_build(settings)

@@ -12,7 +12,7 @@ _EXPORTS = {
     "Embedder": "rag.embed.encoder",
     "Index": "rag.store.index",
     "update_index": "rag.store.indexer",
-    "load_or_build": "rag.store.indexer",
+    "load_or_build": "rag.store.first_use",
     "Article": "rag.types",
     "Paragraph": "rag.types",
     "Chunk": "rag.types",

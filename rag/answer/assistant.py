@@ -19,7 +19,7 @@ from ..types import Answer, Hit
 from .conversation import Exchange, resolve
 from .extractive import Reading, answer_question
 from .modes import answer_mode as mode_named
-from .retrieve import MODES, retrieve
+from .retrieve import MODES, article_ids, retrieve
 
 READERS = ("learned", "lexical")
 
@@ -78,7 +78,7 @@ class Assistant:
     @property
     def index(self) -> Index:
         if self._index is None:
-            from ..store.indexer import load_or_build
+            from ..store.first_use import load_or_build
 
             index = load_or_build(self.settings, self.embedder, notify=self._notify)
             follow(
@@ -228,26 +228,6 @@ class Assistant:
     ) -> Iterator[Answer]:
         for question in questions:
             yield self.ask(question, k=k, mode=mode)
-
-
-def article_ids(index: Index, names: Iterable[str]) -> list[str]:
-    """The ids of the articles ``names`` (each a file as listed, e.g. ``uploads/notes.md``, a file
-    name, or a title; any case); refuses a name that matches none."""
-    ids = []
-    for name in names:
-        wanted = " ".join(str(name).split()).casefold()
-        found = [
-            a.id
-            for a in index.articles.values()
-            if wanted in (a.doc.casefold(), a.doc.rsplit("/", 1)[-1].casefold(), a.title.casefold())
-        ]
-        if not found:
-            raise QuestionError(
-                f"no article is named {name!r}; name one as the article list shows it "
-                "(its file, e.g. uploads/notes.md, or its title)"
-            )
-        ids += found
-    return ids
 
 
 def clean_question(question: str, limit: int) -> str:

@@ -118,10 +118,12 @@ def answer_question(
     threshold = scorer.abstain_below if abstain_below is None or abstain_below < 0 else abstain_below
     if not ranked or confidence < threshold:
         return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
+    best = ranked[0].candidate.hit.article_id  # a runner-up adds to the answer from the same article
     chosen = [ranked[0]] + [
         r
         for r in ranked[1:MAX_SENTENCES]
         if r.probability >= max(threshold, scorer.second_ratio * confidence)
+        and r.candidate.hit.article_id == best
     ]
     return _compose(
         question,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import QuestionError
 from ..store.index import Index
 from ..types import Chunk, Hit
 
@@ -124,3 +125,23 @@ def _hit(index: Index, key: Key, rank: int, score: float, dense: float, lexical:
         dense=dense,
         lexical=lexical,
     )
+
+
+def article_ids(index: Index, names: Iterable[str]) -> list[str]:
+    """The ids of the articles ``names`` (each a file as listed, e.g. ``uploads/notes.md``, a file
+    name, or a title; any case); refuses a name that matches none."""
+    ids = []
+    for name in names:
+        wanted = " ".join(str(name).split()).casefold()
+        found = [
+            a.id
+            for a in index.articles.values()
+            if wanted in (a.doc.casefold(), a.doc.rsplit("/", 1)[-1].casefold(), a.title.casefold())
+        ]
+        if not found:
+            raise QuestionError(
+                f"no article is named {name!r}; name one as the article list shows it "
+                "(its file, e.g. uploads/notes.md, or its title)"
+            )
+        ids += found
+    return ids

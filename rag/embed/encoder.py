@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 from ..errors import RagError
 from ..settings import DEFAULT_MODEL, Settings
@@ -61,7 +66,7 @@ def default_variant(settings: Settings) -> str:
     return "int8" if onnx_available() and supports(folder) else "fp32"
 
 
-def follow(embedder, variant: str | None) -> None:
+def follow(embedder: object, variant: str | None) -> None:
     """``embedder.follow(variant)``; stand-in encoders (benchmarks, tests) have no variants."""
     method = getattr(embedder, "follow", None)
     if method is not None:
@@ -83,12 +88,12 @@ class Embedder:
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or Settings()
         self.name = self.settings.model
         self._variant: str | None = None  # decided on first use, or by the index followed
         self._model = None
         self._lock = threading.Lock()
-        self._queries: OrderedDict[str, object] = OrderedDict()
+        self._queries: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
 
     @property
     def variant(self) -> str:
@@ -158,7 +163,9 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None):
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> NDArray[np.float32]:
         """Vectors for ``texts`` in order, shape (len(texts), dimension); calls progress(n) per batch."""
         import numpy as np
 
@@ -181,7 +188,7 @@ class Embedder:
                 progress(len(batch))
         return out
 
-    def encode_query(self, text: str):
+    def encode_query(self, text: str) -> NDArray[np.float32]:
         """The vector of one question; recent questions are remembered, not re-encoded."""
         with self._lock:
             cached = self._queries.get(text)
@@ -202,7 +209,7 @@ class Embedder:
 
 
 @contextmanager
-def torch_threads(count: int):
+def torch_threads(count: int) -> Iterator[None]:
     """Run the block with ``count`` torch threads (0: unchanged), then restore the previous count."""
     import sys
 

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..errors import RagError
 
@@ -135,7 +136,7 @@ def _export(folder: Path, variant: str, out: Path) -> None:
     bert = AutoModel.from_pretrained(str(folder)).eval()
 
     class Hidden(torch.nn.Module):  # positional inputs, one output: the last hidden state
-        def __init__(self, model) -> None:
+        def __init__(self, model: Any) -> None:
             super().__init__()
             self.model = model
 
@@ -230,7 +231,7 @@ def _read_memo(path: Path) -> dict:
         return {}
 
 
-def _json(path: Path):
+def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 

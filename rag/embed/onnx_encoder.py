@@ -10,7 +10,15 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 class OnnxEncoder:
@@ -36,14 +44,14 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         self.onnx_file = Path(onnx_file)
         self.threads = threads or os.cpu_count() or 1
-        self._session = None
-        self._pool = None
+        self._session: Any = None  # an onnxruntime.InferenceSession, made on first use
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def get_embedding_dimension(self) -> int:
         return self.dimension
 
-    def session(self):
+    def session(self) -> Any:
         """The ONNX Runtime session: one intra-op thread (texts run side by side instead)."""
         with self._lock:
             if self._session is None:
@@ -59,8 +67,13 @@ class OnnxEncoder:
             return self._session
 
     def encode(
-        self, texts, batch_size: int = 32, normalize_embeddings: bool = True, threads: int = 0, **_ignored
-    ):
+        self,
+        texts: Iterable[str],
+        batch_size: int = 32,
+        normalize_embeddings: bool = True,
+        threads: int = 0,
+        **_ignored: object,
+    ) -> NDArray[np.float32]:
         """Vectors of ``texts``; ``threads`` texts at a time (0: the encoder's default)."""
         import numpy as np
 
@@ -89,7 +102,7 @@ class OnnxEncoder:
             list(self._workers().map(one, range(len(texts))))
         return out
 
-    def _workers(self):
+    def _workers(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -98,5 +111,5 @@ class OnnxEncoder:
             return self._pool
 
 
-def _json(path: Path):
+def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))

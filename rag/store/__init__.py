@@ -8,8 +8,9 @@ with an articles folder; ``factory`` and ``vectorstore`` pick where the vectors 
 BM25 tokens; ``sentence_vectors`` embeds the reader's per-sentence vectors.
 """
 
+from .first_use import load_or_build
 from .index import Index
-from .indexer import load_or_build, update_index
+from .indexer import update_index
 from .vectorstore import store_label
 
 __all__ = ["Index", "load_or_build", "store_label", "update_index"]

@@ -59,7 +59,7 @@ class Index:
         self.dimension = dimension
         self.chunking = chunking
         # The vector store (FaissVectors or MilvusVectors); FAISS in memory unless given one.
-        self.vectors = vectors if vectors is not None else faiss_store(dimension, Settings.from_env())
+        self.vectors = vectors if vectors is not None else faiss_store(dimension, Settings())
         self.rows = rows  # None until the first article is added to a new index
         self.manifest: dict = manifest or {}
         self.workdir = workdir  # the index folder drafts go to (a temporary folder if None)
@@ -202,4 +202,4 @@ class Index:
 
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None) -> Index:
-        return load_index(Path(index_dir), settings or Settings.from_env())
+        return load_index(Path(index_dir), settings or Settings())

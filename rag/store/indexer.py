@@ -6,8 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from ..embed.encoder import Embedder, follow
@@ -18,34 +17,13 @@ from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
 from .index import Index, chunking_of, rebuild_hint
 from .lock import remove_unfinished_saves, writer_lock
+from .tally import Tally
 from .vectorstore import store_label
 
 _log = logging.getLogger(__name__)
 # Kept in each article's metadata (saved with its row): the file's size and modification time
 # when it was indexed, so that re-indexing skips unchanged files without reading them.
 STAMP = "file_stat"
-
-
-@dataclass
-class _Tally:
-    """What the pass over the folder has done so far."""
-
-    seen: set[str] = field(default_factory=set)
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    embedded: int = 0
-    embed_seconds: float = 0.0
-    warnings: list[FileWarning] = field(default_factory=list)
-    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (rag index --profile)
-
-    @contextmanager
-    def timed(self, stage: str):
-        began = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - began
 
 
 def update_index(
@@ -83,7 +61,7 @@ def update_index(
             "the index was left unchanged. Add articles or give another folder"
         )
     embedder = embedder or Embedder(settings)
-    tally = _Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
+    tally = Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
     with writer_lock(settings.index_dir, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild, tally)
@@ -122,7 +100,7 @@ def update_index(
     )
 
 
-def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally: _Tally) -> Index:
+def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally: Tally) -> Index:
     if not rebuild:
         try:
             with tally.timed("opening the index"):
@@ -146,7 +124,7 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally
     return _new_index(settings, embedder, tally)
 
 
-def _new_index(settings: Settings, embedder: Embedder, tally: _Tally) -> Index:
+def _new_index(settings: Settings, embedder: Embedder, tally: Tally) -> Index:
     follow(embedder, None)  # a new index gets the settings' encoder
     with tally.timed("loading the encoder"):  # the first time also exports it to ONNX (cached)
         dimension = embedder.dimension
@@ -161,7 +139,7 @@ def _steps(
     root: Path,
     known: dict[str, tuple[str, str, str]],
     settings: Settings,
-    tally: _Tally,
+    tally: Tally,
     on_file: Callable[[Path], None] | None,
     bar,
 ) -> Iterator[list[_Fresh]]:
@@ -187,7 +165,7 @@ def _read_one(
     root: Path,
     known: dict[str, tuple[str, str, str]],
     settings: Settings,
-    tally: _Tally,
+    tally: Tally,
     on_file: Callable[[Path], None] | None,
 ) -> _Fresh | None:
     """The article at ``path`` if it is new or changed; None if unchanged or unreadable."""
@@ -219,7 +197,7 @@ def _read_one(
     return article, chunks, doc in known
 
 
-def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: _Tally, bar) -> None:
+def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: Tally, bar) -> None:
     """Embed one step's chunks and hand them to the index, article by article.
 
     Chunks whose text is already in the index under the same article reuse their stored vector,
@@ -303,28 +281,3 @@ def _known_vectors(index: Index, article_ids: list[str]) -> dict[tuple[str, str]
 
 def _quiet(progress: bool | None) -> bool | None:
     return None if progress is None else not progress  # None: show only on a terminal
-
-
-def load_or_build(
-    settings: Settings | None = None,
-    embedder: Embedder | None = None,
-    progress: bool | None = None,
-    notify: Callable[[str], None] | None = None,
-) -> Index:
-    """The index at ``settings.index_dir``; the default one is built from the samples if missing."""
-    settings = settings or Settings()
-    defaults = Settings()
-    try:
-        return Index.load(settings.index_dir, settings)
-    except IndexMissingError:
-        named_articles = settings.articles_dir.resolve() != defaults.articles_dir.resolve()
-        if settings.index_dir.resolve() != defaults.index_dir.resolve() and not named_articles:
-            raise
-    if notify:
-        notify(
-            f"No index in {settings.index_dir} yet: building it from {settings.articles_dir} (first use)..."
-        )
-    report = update_index(
-        settings.articles_dir, settings, embedder=embedder, progress=progress, notify=notify
-    )
-    return report.index

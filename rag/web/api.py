@@ -5,17 +5,29 @@ checked and refused in the API's own words.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 import gradio as gr
 
-from ..answer.assistant import answer_to_dict
+from ..answer.assistant import Assistant, answer_to_dict
 from ..cite import find_sources as find
 from ..cite import reference
 from ..errors import RagError
+from ..store.index import Index
 from .guard import ApiInputError, passages_input, retrieval_input, text_input
 
 log = logging.getLogger("rag.web.app")
 SORRY = "Something went wrong on the server (details are in its log). Try again, or rephrase."
+
+
+class App(Protocol):
+    """What the handlers here and in ``library.py`` use of the ``WebApp`` (``app.py``). Named here
+    because Gradio reads the handlers' annotations at run time, and ``app.py`` imports this module."""
+
+    assistant: Assistant
+    index_changed_at: str
+
+    def index(self) -> Index: ...
 
 
 def refused(endpoint: str, exc: RagError) -> gr.Error:
@@ -25,7 +37,11 @@ def refused(endpoint: str, exc: RagError) -> gr.Error:
 
 
 def ask(
-    app, question: str, retrieval: str = "hybrid", passages: int = 5, articles: list[str] | None = None
+    app: App,
+    question: str,
+    retrieval: str = "hybrid",
+    passages: int = 5,
+    articles: list[str] | None = None,
 ) -> dict:
     """Answer one question, from the ``articles`` named (files or titles; all when empty); the
     JSON of `rag ask --json`."""
@@ -52,7 +68,7 @@ def articles_input(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
-def find_sources(app, claim: str, passages: int = 5) -> list[dict]:
+def find_sources(app: App, claim: str, passages: int = 5) -> list[dict]:
     """The paragraphs that support a claim, best first, with every citation format."""
     from ..cite import all_formats
 
@@ -80,7 +96,7 @@ def find_sources(app, claim: str, passages: int = 5) -> list[dict]:
     ]
 
 
-def delete_article(app, doc: str) -> dict:
+def delete_article(app: App, doc: str) -> dict:
     """Delete one article (its file, as the collection lists it) from the folder and the index."""
     from .uploads import delete_article as delete
 

@@ -23,11 +23,18 @@ from ..cite import SUPPORTED_BELOW, find_sources, reference  # noqa: E402
 from ..errors import RagError  # noqa: E402
 from ..settings import Settings  # noqa: E402
 from . import api, launch, library  # noqa: E402
-from .chat import compose_turn, message_text, stream_markdown, user_questions  # noqa: E402
+from .chat import (  # noqa: E402
+    ChatUpdate,
+    compose_turn,
+    final_turn,
+    message_text,
+    stream_markdown,
+    user_questions,
+)
 from .guard import ApiInputError, history_input  # noqa: E402
 from .launch import auth_accounts, is_loopback  # noqa: E402,F401  (part of this module's API)
 from .panels import sources_found_html, sources_html  # noqa: E402
-from .render import error_html, md_text  # noqa: E402
+from .render import Turn, error_html, md_text  # noqa: E402
 
 log = logging.getLogger("rag.web.app")
 
@@ -123,23 +130,24 @@ class WebApp:
         self.index()
         previous = user_questions(history)
         try:
-            *drafts, turn = compose_turn(self.assistant, len(previous) + 1, message_text(message), previous)
+            *drafts, last = compose_turn(self.assistant, len(previous) + 1, message_text(message), previous)
         except RagError as exc:
             yield f"\u26a0\ufe0f {md_text(str(exc))}"
             return
-        yield from (md_text(d) for d in drafts)
+        turn = final_turn(last)
+        yield from (md_text(d) for d in drafts if isinstance(d, str))  # drafts are text; the turn is last
         yield from stream_markdown(turn)
 
     def chat(
         self,
         message: str,
-        history: list,
-        turns: list,
+        history: list[dict],
+        turns: list[Turn],
         retrieval: str,
         passages: int,
         answer_mode: str,
         docs: list[str] | None = None,
-    ):
+    ) -> Iterator[ChatUpdate]:
         """The page's chat handler: streams the reply, then fills the sources panel; ``docs``:
         answer from these articles only."""
         message = message_text(message)
@@ -155,7 +163,7 @@ class WebApp:
         yield "", history, gr.skip(), turns
         try:
             self.index()
-            turn = None
+            found: Turn | None = None
             for item in compose_turn(
                 self.assistant,
                 len(turns) + 1,
@@ -170,7 +178,8 @@ class WebApp:
                     history[-1] = {"role": "assistant", "content": md_text(item)}
                     yield gr.skip(), history, gr.skip(), turns
                 else:
-                    turn = item
+                    found = item
+            turn = final_turn(found)  # before it joins the turns: a missing one would break the next
             turns.append(turn)
             first = True
             for text in stream_markdown(turn):

@@ -16,6 +16,10 @@ from ..answer.modes import ANSWER_MODES, available_modes
 from ..cite import reference
 from .render import Turn, answer_pieces
 
+# What the page's chat handler yields: (question box, chat history, sources panel, turns), where
+# gr.skip() (a dict) leaves that output as it is.
+ChatUpdate = tuple[str | dict, list[dict], str | dict, list[Turn]]
+
 
 def user_questions(history: Sequence[dict]) -> list[Exchange]:
     """The conversation in a Gradio chat history: the user's messages (content as text or as a
@@ -86,8 +90,16 @@ def answer_turn(
     answer_mode: str = "extractive",
 ) -> Turn:
     """``compose_turn`` without the drafts."""
-    *_, turn = compose_turn(assistant, number, question, history, k, mode, answer_mode)
-    return turn
+    *_, last = compose_turn(assistant, number, question, history, k, mode, answer_mode)
+    return final_turn(last)
+
+
+def final_turn(item: str | Turn | None) -> Turn:
+    """The ``Turn`` that ``compose_turn`` yields last; an answer mode always ends with its answer,
+    so anything else is a bug, reported as such rather than shown as a reply."""
+    if not isinstance(item, Turn):
+        raise RuntimeError(f"the answer mode ended without an answer (last yielded {type(item).__name__})")
+    return item
 
 
 def stream_markdown(turn: Turn) -> Iterator[str]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cite import format_reference
+from ..cite import Reference, format_reference
 from .render import Turn, confidence_words
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
@@ -48,11 +48,7 @@ def conversation_markdown(turns: Sequence[Turn], now: float | None = None) -> st
     return "\n".join(lines)
 
 
-def _apa_entry(ref) -> str:
-    return md(format_reference(ref, "apa").splitlines()[-1])
-
-
-def _apa_entry(ref) -> str:
+def _apa_entry(ref: Reference) -> str:
     return md(format_reference(ref, "apa").splitlines()[-1])
 
 

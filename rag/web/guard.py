@@ -19,9 +19,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from ..errors import RagError
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("rag.web.app")
 
@@ -46,10 +50,11 @@ def text_input(name: str, value: object) -> str:
 
 
 def passages_input(value: object) -> int:
-    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not whole or not 1 <= value <= MAX_PASSAGES:
-        raise ApiInputError(f"passages must be a whole number from 1 to {MAX_PASSAGES}, not {_shown(value)}")
-    return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        whole = isinstance(value, int) or value.is_integer()
+        if whole and 1 <= value <= MAX_PASSAGES:
+            return int(value)
+    raise ApiInputError(f"passages must be a whole number from 1 to {MAX_PASSAGES}, not {_shown(value)}")
 
 
 def retrieval_input(value: object) -> str:
@@ -117,7 +122,7 @@ class LoginThrottle:
 
     def __init__(
         self,
-        app,
+        app: ASGIApp,
         free: int = FREE_FAILURES,
         first_delay: float = FIRST_DELAY_S,
         max_delay: float = MAX_DELAY_S,
@@ -127,7 +132,7 @@ class LoginThrottle:
         self._records: dict[str, _Record] = {}
         self._lock = threading.Lock()
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] != "POST"
@@ -143,7 +148,7 @@ class LoginThrottle:
         body, replay = await _read_body(receive)
         status: list[int] = []
 
-        async def watch(message) -> None:
+        async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
             await send(message)
@@ -185,7 +190,7 @@ class LoginThrottle:
                 del self._records[address]
 
 
-async def _read_body(receive) -> tuple[bytes, object]:
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     """The request's body, and a ``receive`` that hands the same body on to the app."""
     chunks: list[bytes] = []
     more = True
@@ -198,7 +203,7 @@ async def _read_body(receive) -> tuple[bytes, object]:
     body = b"".join(chunks)
     sent = [False]
 
-    async def replay():
+    async def replay() -> Message:
         if not sent[0]:
             sent[0] = True
             return {"type": "http.request", "body": body, "more_body": False}
@@ -212,7 +217,7 @@ def _user(body: bytes) -> str:
     return names[0][:80]
 
 
-async def _too_many(send, wait: float) -> None:
+async def _too_many(send: Send, wait: float) -> None:
     seconds = max(1, math.ceil(wait))
     await _refuse(
         send,
@@ -243,29 +248,29 @@ class LoginRequired:
     not check the login themselves (``CLOSED_ROUTES``: cancelling or streaming into another
     session's event, holding its heartbeat). Checks the same login cookie Gradio checks."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and closed_route(scope["path"]) and not _signed_in(scope):
             await _refuse(send, 401, "Not authenticated: sign in first.")
             return
         await self.app(scope, receive, send)
 
 
-def _signed_in(scope) -> bool:
+def _signed_in(scope: Scope) -> bool:
     from starlette.requests import HTTPConnection
 
     gradio_app = scope.get("app")
     cookie_id = getattr(gradio_app, "cookie_id", None)
-    if cookie_id is None:  # not Gradio's app: refuse rather than guess
+    if gradio_app is None or cookie_id is None:  # not Gradio's app: refuse rather than guess
         return False
     cookies = HTTPConnection(scope).cookies
     token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
     return token is not None and gradio_app.tokens.get(token) is not None
 
 
-async def _refuse(send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def _refuse(send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import RagError
 from ..store.vectorstore import store_label
-from .api import SORRY
+from .api import SORRY, App
 from .panels import article_html
 from .render import collection_html, counts_line, error_html, esc, md_text
 from .uploads import KEEP_BOTH, add_articles, delete_article
@@ -20,7 +20,7 @@ from .uploads import KEEP_BOTH, add_articles, delete_article
 log = logging.getLogger("rag.web.app")
 
 
-def collection(app) -> tuple[str, str]:
+def collection(app: App) -> tuple[str, str]:
     """(details line, table) of the index now in use: counts, chunks and where the vectors are,
     for the Articles tab."""
     try:
@@ -38,7 +38,7 @@ def collection(app) -> tuple[str, str]:
     )
 
 
-def header(app) -> str:
+def header(app: App) -> str:
     """The page header's counts, said once: "2 articles · 18 paragraphs"."""
     try:
         index = app.index()
@@ -48,7 +48,7 @@ def header(app) -> str:
     return f"{articles:,} article{'s' * (articles != 1)} \u00b7 {index.paragraph_count:,} paragraphs"
 
 
-def article_choices(app) -> list[tuple[str, str]]:
+def article_choices(app: App) -> list[tuple[str, str]]:
     """(label, doc) of every article, for the pickers: "Title (file)"."""
     try:
         index = app.index()
@@ -61,7 +61,10 @@ def article_choices(app) -> list[tuple[str, str]]:
 
 
 def upload(
-    app, paths: list[str] | None, on_file: Callable[[Path], None] | None = None, same_name: str = KEEP_BOTH
+    app: App,
+    paths: list[str] | None,
+    on_file: Callable[[Path], None] | None = None,
+    same_name: str = KEEP_BOTH,
 ) -> str:
     """Add uploaded files to the collection; returns the status as HTML."""
     files = [(Path(p).name, Path(p)) for p in (paths or [])]
@@ -80,7 +83,7 @@ def upload(
     return f'<div class="{"rag-ok" if ok else "rag-error"}">{lines}</div>'
 
 
-def delete(app, doc: str | None) -> str:
+def delete(app: App, doc: str | None) -> str:
     """Delete one article from the folder and the index; returns the status as HTML."""
     if not doc:
         return error_html("Choose the article to delete first.")
@@ -98,7 +101,7 @@ def delete(app, doc: str | None) -> str:
     )
 
 
-def open_article(app, request: str) -> str:
+def open_article(app: App, request: str) -> str:
     """The article a citation points to, opened at its paragraph. ``request`` is the JSON the page
     sends: {"doc", "paragraph", "start", "end"}."""
     try:

@@ -7,15 +7,22 @@ Its CSS and JS are the files in ``static/``, read once when this module is impor
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .chat import available_modes
+from .chat import ChatUpdate, available_modes
 from .export import write_export
 from .page_articles import articles_tab
 from .panels import sources_html
+from .render import Turn
+
+if TYPE_CHECKING:
+    from gradio.components.chatbot import ExampleMessage
+
+    from .app import WebApp
 
 STATIC = Path(__file__).parent / "static"
 SAMPLE_QUESTIONS = (  # shown on the empty chat when the bundled sample articles are served
@@ -42,7 +49,7 @@ def page_js() -> str:
 PAGE_JS = page_js()
 
 
-def build(app, respond: Callable | None = None) -> gr.Blocks:
+def build(app: WebApp, respond: Callable | None = None) -> gr.Blocks:
     """The page. ``respond(message, history)`` is served as the ``/respond`` API endpoint."""
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
         with gr.Row(elem_classes="rag-header"):
@@ -72,8 +79,10 @@ def build(app, respond: Callable | None = None) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=max(1, app.settings.concurrency))
 
 
-def _ask_tab(app):
-    examples = [{"text": q} for q in SAMPLE_QUESTIONS] if app.is_sample_collection() else None
+def _ask_tab(app: WebApp) -> gr.Dropdown:
+    examples: list[ExampleMessage] | None = (
+        [{"text": q} for q in SAMPLE_QUESTIONS] if app.is_sample_collection() else None
+    )
     turns = gr.State([])
     with gr.Row(equal_height=False):
         with gr.Column(scale=7):
@@ -143,7 +152,15 @@ def _ask_tab(app):
             write_export, turns, export, api_visibility="private"
         )
 
-    def pick(evt: gr.SelectData, history, turns_, retrieval_, passages_, mode_, only_):
+    def pick(
+        evt: gr.SelectData,
+        history: list[dict],
+        turns_: list[Turn],
+        retrieval_: str,
+        passages_: int,
+        mode_: str,
+        only_: list[str] | None,
+    ) -> Iterator[ChatUpdate]:
         yield from app.chat(evt.value.get("text", ""), history, turns_, retrieval_, passages_, mode_, only_)
 
     chatbot.example_select(pick, inputs[1:], outputs, api_visibility="private").then(
@@ -158,7 +175,7 @@ def _ask_tab(app):
     return only
 
 
-def _find_tab(app) -> None:
+def _find_tab(app: WebApp) -> None:
     gr.Markdown(
         "Paste a claim or a quote from your report: get the paragraphs that support "
         "it, the supporting sentence highlighted, and the citation in four formats."
@@ -177,7 +194,7 @@ def _find_tab(app) -> None:
         event(app.find, [claim, passages], found, api_visibility="private")
 
 
-def _article_reader(app) -> None:
+def _article_reader(app: WebApp) -> None:
     """An article opened from a citation: the page's script puts the request in a hidden box,
     the server answers with the article's HTML in a panel over the page."""
     request = gr.Textbox(elem_id="rag-open-req", elem_classes="rag-hidden", show_label=False, container=False)

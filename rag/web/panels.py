@@ -126,7 +126,7 @@ def sources_found_html(
             "for a sharper match, or add the article it comes from.</div>"
         )
         return head + "".join(related_card(s.hit) for s in sources)
-    cards = []
+    cards: list[str] = []
     for source, ref in zip(sources, references):
         if source.support < supported_below:
             if not any("rag-related" in card for card in cards):

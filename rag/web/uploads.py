@@ -15,10 +15,15 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import RagError
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import IndexReport
+
+if TYPE_CHECKING:
+    from ..answer.assistant import Assistant
+    from ..store.index import Index
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
 MAX_NAME_CHARS = 120
@@ -163,7 +168,7 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def check_index_folder(index, settings: Settings) -> None:
+def check_index_folder(index: Index, settings: Settings) -> None:
     """Refuse to update an index that holds articles missing from the articles folder."""
     from ..ingest import doc_name, find_articles
 
@@ -182,7 +187,7 @@ _LOCK = threading.Lock()  # one upload at a time per process; the indexer also l
 
 
 def add_articles(
-    assistant,
+    assistant: Assistant,
     files: Sequence[tuple[str, Path]],
     on_file: Callable[[Path], None] | None = None,
     progress: bool = False,
@@ -217,7 +222,7 @@ def add_articles(
     return UploadResult(saved, report, failed)
 
 
-def delete_article(assistant, doc: str) -> IndexReport:
+def delete_article(assistant: Assistant, doc: str) -> IndexReport:
     """Delete the article ``doc`` (as the collection lists it) from the articles folder and the
     index. The new index is written beside the old and swapped in whole; if that fails, the file
     is put back and the old index stays."""
