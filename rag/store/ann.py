@@ -14,7 +14,14 @@ when the index has grown well past what they were trained on; the store calls it
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+    import numpy.typing as npt
 
 FLAT, IVF = "flat", "ivf-sq8"
 CHOICES = ("auto", "flat", "ivf")  # the index_type setting
@@ -44,13 +51,13 @@ class Policy:
         return IVF if count >= self.threshold else FLAT
 
 
-def layout(vectors) -> str:
+def layout(vectors: faiss.Index) -> str:
     import faiss
 
     return IVF if isinstance(vectors, faiss.IndexIVF) else FLAT
 
 
-def new_flat(dimension: int):
+def new_flat(dimension: int) -> faiss.IndexIDMap2:
     import faiss
 
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
@@ -69,12 +76,14 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(32, nlist // 64))
 
 
-def set_nprobe(vectors, nprobe: int) -> None:
-    if layout(vectors) == IVF:
+def set_nprobe(vectors: faiss.Index, nprobe: int) -> None:
+    import faiss
+
+    if isinstance(vectors, faiss.IndexIVF):  # what layout() calls IVF
         vectors.nprobe = min(max(1, nprobe), vectors.nlist)
 
 
-def needs_rebuild(vectors, policy: Policy, trained_on: int) -> bool:
+def needs_rebuild(vectors: faiss.Index, policy: Policy, trained_on: int) -> bool:
     current = layout(vectors)
     wanted = policy.wanted(vectors.ntotal, current)
     if wanted != current:
@@ -82,16 +91,19 @@ def needs_rebuild(vectors, policy: Policy, trained_on: int) -> bool:
     return wanted == IVF and vectors.ntotal > REGROW * max(trained_on, 1)
 
 
-def rebuild(vectors, ids, policy: Policy, seed: int = 0):
+def rebuild(
+    vectors: faiss.Index, ids: Collection[int], policy: Policy, seed: int = 0
+) -> tuple[faiss.Index, dict[str, Any]]:
     """A new structure of the wanted layout holding the same vectors under the same ``ids``
     (every id in ``vectors``); returns (index, info for the manifest)."""
     import numpy as np
 
     ids = np.asarray(ids, dtype="int64")
+    new: faiss.Index
     wanted = policy.wanted(len(ids), layout(vectors))
     if wanted == FLAT:
         new = new_flat(vectors.d)
-        info: dict = {}
+        info: dict[str, Any] = {}
     else:
         nlist = nlist_for(len(ids))
         new = _new_ivf(vectors.d, nlist)
@@ -107,7 +119,7 @@ def rebuild(vectors, ids, policy: Policy, seed: int = 0):
     return new, info
 
 
-def _new_ivf(dimension: int, nlist: int):
+def _new_ivf(dimension: int, nlist: int) -> faiss.IndexIVFScalarQuantizer:
     import faiss
 
     quantizer = faiss.IndexFlatIP(dimension)
@@ -115,15 +127,15 @@ def _new_ivf(dimension: int, nlist: int):
         quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT, False
     )
     index.cp.niter = 10
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(id) and remove_ids by id
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # not in faiss's stubs; for reconstruct(id), remove_ids by id
     return index
 
 
-def remove_ids(vectors, ids) -> None:
+def remove_ids(vectors: faiss.Index, ids: npt.NDArray[np.int64]) -> None:
     """Remove ``ids`` (int64 array); the hash-table direct map of an IVF index needs an id array."""
     import faiss
 
     if layout(vectors) == IVF:
         vectors.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
     else:
-        vectors.remove_ids(ids)
+        vectors.remove_ids(ids)  # type: ignore[arg-type]  # the Python wrapper takes an id array too

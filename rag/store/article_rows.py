@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..types import Article, Paragraph
 
@@ -31,7 +32,7 @@ def row_checksum(row: tuple) -> str:
     return digest.hexdigest()
 
 
-def article_from_row(row) -> Article:
+def article_from_row(row: tuple[Any, ...]) -> Article:
     article_id, doc, title, text, sha256, paragraphs, meta = row
     return Article(
         article_id,

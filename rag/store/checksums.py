@@ -9,7 +9,9 @@ index reads a bounded number of bytes; a damaged page elsewhere is reported by S
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..errors import IndexCorruptError
 
@@ -37,7 +39,7 @@ def sampled(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record(folder: Path, names) -> dict:
+def record(folder: Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The manifest's ``checksums``, ``sizes`` and ``samples`` for ``names`` in ``folder``."""
     return {
         "checksums": {n: sha256(folder / n) for n in names},

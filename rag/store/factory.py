@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..settings import Settings
 from . import ann, vectorstore
 
+if TYPE_CHECKING:
+    from .faiss_vectors import FaissVectors
+    from .milvus_vectors import MilvusVectors
 
-def new_store(settings: Settings, dimension: int, index_dir: Path):
+
+def new_store(settings: Settings, dimension: int, index_dir: Path) -> FaissVectors | MilvusVectors:
     """An empty vector store of the kind ``settings.store`` names."""
     spec = store_spec(settings)
     if spec.kind == vectorstore.FAISS:
@@ -28,7 +33,7 @@ def store_spec(settings: Settings) -> vectorstore.StoreSpec:
     return vectorstore.parse_store(settings.store)
 
 
-def faiss_store(dimension: int, settings: Settings):
+def faiss_store(dimension: int, settings: Settings) -> FaissVectors:
     from .faiss_vectors import FaissVectors
 
     return FaissVectors.empty(dimension, policy_of(settings))
@@ -38,5 +43,5 @@ def policy_of(settings: Settings) -> ann.Policy:
     return ann.Policy(settings.index_type, settings.ann_threshold, settings.ann_nprobe)
 
 
-def chunking_of(settings: Settings) -> dict:
+def chunking_of(settings: Settings) -> dict[str, Any]:
     return {"chunk_chars": settings.chunk_chars, "chunk_overlap": settings.chunk_overlap}

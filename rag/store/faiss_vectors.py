@@ -6,10 +6,17 @@ converts between the two before a save (the structures and the policy are in ``a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import ann
 from .vectorstore import FAISS
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+    import numpy.typing as npt
 
 FILE = "vectors.faiss"
 
@@ -19,7 +26,7 @@ class FaissVectors:
     files = (FILE,)  # what it writes into the index's data folder
     search_margin = 0  # holds exactly the index's chunks: no extra hits to ask for
 
-    def __init__(self, index, policy: ann.Policy, info: dict | None = None) -> None:
+    def __init__(self, index: faiss.Index, policy: ann.Policy, info: dict[str, Any] | None = None) -> None:
         self.index = index  # IndexIDMap2(IndexFlatIP) or IndexIVFScalarQuantizer
         self.policy = policy
         self.info = info or {}  # nlist, nprobe and training size of an approximate index
@@ -36,17 +43,17 @@ class FaissVectors:
     def layout(self) -> str:
         return ann.layout(self.index)
 
-    def add(self, ids, vectors) -> None:
+    def add(self, ids: Collection[int], vectors: npt.ArrayLike) -> None:
         import numpy as np
 
         self.index.add_with_ids(np.asarray(vectors, dtype="float32"), np.asarray(ids, dtype="int64"))
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Collection[int]) -> None:
         import numpy as np
 
         ann.remove_ids(self.index, np.asarray(ids, dtype="int64"))
 
-    def search(self, vector, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: npt.ArrayLike, k: int) -> list[tuple[int, float]]:
         import faiss
         import numpy as np
 
@@ -59,7 +66,7 @@ class FaissVectors:
             faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
-    def get(self, ids):
+    def get(self, ids: Collection[int]) -> npt.NDArray[np.float32]:
         import numpy as np
 
         return self.index.reconstruct_batch(np.asarray(ids, dtype="int64"))
@@ -67,7 +74,7 @@ class FaissVectors:
     def count(self) -> int:
         return self.index.ntotal
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "kind": FAISS,
             "index_type": self.layout,
@@ -89,11 +96,13 @@ class FaissVectors:
         """True when ``fit`` would convert the structure (see ``ann.needs_rebuild``)."""
         return ann.needs_rebuild(self.index, self.policy, self.info.get("trained_on", 0))
 
-    def fit(self, ids) -> None:
+    def fit(self, ids: Collection[int]) -> None:
         """Convert to the structure the policy wants for the count, or apply a new nprobe."""
+        import faiss
+
         if self.stale():
             self.index, self.info = ann.rebuild(self.index, ids, self.policy)
-        elif self.layout == ann.IVF and self.policy.nprobe:
+        elif isinstance(self.index, faiss.IndexIVF) and self.policy.nprobe:  # ann.IVF
             ann.set_nprobe(self.index, self.policy.nprobe)
             self.info = {**self.info, "nprobe": self.index.nprobe}
 
@@ -114,7 +123,9 @@ class FaissVectors:
             raise OSError(f"FAISS could not write {FILE}: {str(exc).splitlines()[0]}") from exc
 
     @classmethod
-    def read(cls, folder: Path, policy: ann.Policy, info: dict, nprobe: int, hint: str) -> FaissVectors:
+    def read(
+        cls, folder: Path, policy: ann.Policy, info: dict[str, Any], nprobe: int, hint: str
+    ) -> FaissVectors:
         import faiss
 
         from ..errors import IndexCorruptError
@@ -126,7 +137,7 @@ class FaissVectors:
             raise IndexCorruptError(
                 f"{path} is not a readable FAISS index ({str(exc).splitlines()[0]}). {hint}"
             ) from None
-        if ann.layout(index) == ann.IVF:
+        if isinstance(index, faiss.IndexIVF):  # ann.IVF
             ann.set_nprobe(index, nprobe or info.get("nprobe", 0) or ann.default_nprobe(index.nlist))
             info = {**info, "nprobe": index.nprobe}
         return cls(index, policy, info)

@@ -22,13 +22,18 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import IndexCorruptError, IndexMissingError, IndexWriteError, StoreUnavailableError
 from . import checksums
 from .rows import FILE as ROWS
 from .rows import RowStore
+
+if TYPE_CHECKING:
+    from .index import Index
 
 FORMAT_VERSION = 2  # 2: rows in SQLite (rows.sqlite) instead of JSONL, bm25s and .npy files
 MANIFEST = "manifest.json"
@@ -39,7 +44,7 @@ def rebuild_hint(index_dir: Path) -> str:
     return f"Rebuild it: rag index ARTICLES_FOLDER --index {index_dir} --rebuild"
 
 
-def save_index(index, index_dir: Path, crash_hook) -> None:
+def save_index(index: Index, index_dir: Path, crash_hook: Callable[[str], None]) -> None:
     generation = f"data-{time.time_ns()}"
     draft, committed = None, False
     try:
@@ -49,6 +54,7 @@ def save_index(index, index_dir: Path, crash_hook) -> None:
         index.vectors.write(draft)
         crash_hook("vectors-written")
         counts = _counts(index)
+        assert index.rows is not None  # the draft's, made by _draft_in
         index.rows.finish()
         crash_hook("articles-written")
         names = ROW_FILES + index.vectors.files
@@ -81,26 +87,29 @@ def save_index(index, index_dir: Path, crash_hook) -> None:
     _remove_old_generations(index_dir, keep={generation, index.manifest.get("previous", "")})
 
 
-def _draft_in(index, index_dir: Path) -> Path:
+def _draft_in(index: Index, index_dir: Path) -> Path:
     """The index's draft folder, made inside ``index_dir`` (moved there if it was elsewhere)."""
     index.workdir = index_dir
     if index.draft is not None and index.draft.parent.resolve() != index_dir.resolve():
         elsewhere, rows = index.draft, index.rows
         index.draft = None
         index.writable()  # a copy in index_dir
-        rows.close()
+        if rows is not None:  # a draft always has its rows
+            rows.close()
         shutil.rmtree(elsewhere, ignore_errors=True)
     index.writable()
+    assert index.draft is not None  # writable() made it
     return index.draft
 
 
-def _set_aside(index, index_dir: Path) -> None:
+def _set_aside(index: Index, index_dir: Path) -> None:
     """After a failed save: move the draft to a temporary folder outside the index folder, so
     the index in memory keeps its changes and the next save can commit them; if even that
     fails, fall back to the committed rows."""
     import tempfile
 
     draft = index.draft
+    assert draft is not None and index.rows is not None  # only called with a draft
     try:
         index.rows.close(commit=True)
         aside = Path(tempfile.mkdtemp(prefix="rag-draft-")) / draft.name
@@ -111,17 +120,17 @@ def _set_aside(index, index_dir: Path) -> None:
         _back_to_committed(index, index_dir)
 
 
-def _back_to_committed(index, index_dir: Path) -> None:
+def _back_to_committed(index: Index, index_dir: Path) -> None:
     committed = index.manifest.get("data")
     index.rows = RowStore.open(index_dir / committed / ROWS, rebuild_hint(index_dir)) if committed else None
     index.draft = None
 
 
-def _counts(index) -> dict:
+def _counts(index: Index) -> dict[str, int]:
     return {"articles": len(index.articles), "paragraphs": index.paragraph_count, "chunks": len(index.chunks)}
 
 
-def _manifest(index, generation: str, sums: dict, counts: dict) -> dict:
+def _manifest(index: Index, generation: str, sums: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store = index.vectors.describe()
     return {

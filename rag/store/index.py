@@ -13,7 +13,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import IndexWriteError
 from ..ingest.articles import embedding_text
@@ -26,6 +28,14 @@ from .loading import load_index
 from .rows import FILE as ROWS
 from .rows import RowStore
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from ..embed.encoder import Embedder
+    from .faiss_vectors import FaissVectors
+    from .milvus_vectors import MilvusVectors
 
 __all__ = [
     "FORMAT_VERSION",
@@ -48,7 +58,7 @@ class Index:
         model: str,
         dimension: int,
         chunking: dict,
-        vectors=None,
+        vectors: FaissVectors | MilvusVectors | None = None,
         rows: RowStore | None = None,
         manifest: dict | None = None,
         workdir: Path | None = None,
@@ -67,7 +77,8 @@ class Index:
         self.articles = ArticleView(self)
         self.chunks = ChunkView(self)
         self.sentences = SentenceView(self)
-        self._embedded_sentences: dict = {}  # sentence vectors embedded on first use (see below)
+        # sentence vectors embedded on first use (see below)
+        self._embedded_sentences: dict[str, npt.NDArray[np.float16]] = {}
 
     @classmethod
     def empty(
@@ -105,10 +116,10 @@ class Index:
         """``flat`` (exact) or ``ivf-sq8`` (approximate) for FAISS; ``milvus`` for Milvus."""
         return self.vectors.layout
 
-    def search(self, vector, k: int) -> list[tuple[Chunk, float]]:
+    def search(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity), best first."""
         total = len(self.chunks)
-        if not total:
+        if not total or self.rows is None:  # no rows, no chunks
             return []
         k = min(k, total)
         # A Milvus collection may also hold vectors that an interrupted update added but never
@@ -122,13 +133,14 @@ class Index:
         if not self.rows:
             return []
         found = self.rows.search_terms(lexical.terms(query), k)
-        return [(self.rows.chunk(i), s) for i, s in found]
+        hits = ((self.rows.chunk(i), s) for i, s in found)
+        return [(c, s) for c, s in hits if c is not None]  # each found id is a chunk row
 
     def document_frequencies(self) -> tuple[Frequencies, int]:
         """Chunks holding each BM25 term (a mapping read on demand), and the number of chunks."""
         return Frequencies(self.rows), len(self.chunks)
 
-    def sentence_vectors(self, article_id: str, embedder):
+    def sentence_vectors(self, article_id: str, embedder: Embedder) -> npt.NDArray[np.float16]:
         """The article's sentence vectors; embedded now (and kept) if the index has none yet."""
         found = self.sentences.get(article_id)
         if found is None:
@@ -144,7 +156,13 @@ class Index:
         return embedding_text(self.articles[chunk.article_id], chunk)
 
     # ---- changing ---------------------------------------------------------------------------
-    def add(self, article: Article, chunks: list[Chunk], vectors, sentences=None) -> None:
+    def add(
+        self,
+        article: Article,
+        chunks: list[Chunk],
+        vectors: npt.ArrayLike,
+        sentences: npt.ArrayLike | None = None,
+    ) -> None:
         import numpy as np
 
         self.remove(article.id)
@@ -182,6 +200,7 @@ class Index:
                     "is unchanged. Free disk space or check that the folder is writable, then index again"
                 ) from exc
             self.draft = draft
+        assert self.rows is not None  # a draft has its rows
         return self.rows
 
     def vectors_stale(self) -> bool:
@@ -196,7 +215,7 @@ class Index:
         self.vectors.fit(np.fromiter(self.chunks, dtype="int64", count=len(self.chunks)))
 
     # ---- disk -------------------------------------------------------------------------------
-    def save(self, index_dir: Path, crash_hook=None) -> None:
+    def save(self, index_dir: Path, crash_hook: Callable[[str], None] | None = None) -> None:
         """Write atomically; ``crash_hook(stage)`` lets tests fail the write part-way."""
         save_index(self, Path(index_dir), crash_hook or (lambda stage: None))
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..embed.encoder import Embedder, follow
 from ..errors import ArticleError, ArticlesFolderError, IndexMismatchError, IndexMissingError
@@ -141,7 +142,7 @@ def _steps(
     settings: Settings,
     tally: Tally,
     on_file: Callable[[Path], None] | None,
-    bar,
+    bar: Any,  # a tqdm progress bar (tqdm has no type hints)
 ) -> Iterator[list[_Fresh]]:
     """Changed and new articles, in lists of about ``settings.ingest_chunks`` chunks."""
     step: list[_Fresh] = []
@@ -197,7 +198,7 @@ def _read_one(
     return article, chunks, doc in known
 
 
-def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: Tally, bar) -> None:
+def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: Tally, bar: Any) -> None:
     """Embed one step's chunks and hand them to the index, article by article.
 
     Chunks whose text is already in the index under the same article reuse their stored vector,
@@ -265,7 +266,7 @@ def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
     return len(missing)
 
 
-def _show_embedded(bar, done: list[int], n: int) -> None:
+def _show_embedded(bar: Any, done: list[int], n: int) -> None:
     done[0] += n
     bar.set_postfix(chunks_embedded=done[0], refresh=False)
 

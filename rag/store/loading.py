@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import Settings
@@ -12,6 +13,11 @@ from .factory import policy_of, store_spec
 from .folder import FORMAT_VERSION, MANIFEST, ROW_FILES, read_manifest, rebuild_hint
 from .rows import FILE as ROWS
 from .rows import RowStore
+
+if TYPE_CHECKING:
+    from .faiss_vectors import FaissVectors
+    from .index import Index
+    from .milvus_vectors import MilvusVectors
 
 
 def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> None:
@@ -45,7 +51,7 @@ def encoder_of(manifest: dict) -> str:
     return str(manifest.get("encoder", "fp32"))
 
 
-def load_index(index_dir: Path, settings: Settings):
+def load_index(index_dir: Path, settings: Settings) -> Index:
     """Open the committed generation: the manifest, a check of each file, the vectors; the rows
     stay on disk (``rows.py``), so this reads a bounded number of bytes besides the vectors."""
     manifest = read_manifest(index_dir)
@@ -90,7 +96,7 @@ def _check_store(store: dict, index_dir: Path, settings: Settings) -> vectorstor
     return spec
 
 
-def _store_class(kind: str):
+def _store_class(kind: str) -> type[FaissVectors] | type[MilvusVectors]:
     if kind == vectorstore.FAISS:
         from .faiss_vectors import FaissVectors
 
@@ -100,7 +106,14 @@ def _store_class(kind: str):
     return MilvusVectors
 
 
-def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Settings, index_dir: Path):
+def _open_vectors(
+    store: dict[str, Any],
+    spec: vectorstore.StoreSpec,
+    data: Path,
+    manifest: dict[str, Any],
+    settings: Settings,
+    index_dir: Path,
+) -> FaissVectors | MilvusVectors:
     if store.get("kind") == vectorstore.FAISS:
         from .faiss_vectors import FaissVectors
 
@@ -114,7 +127,9 @@ def _open_vectors(store: dict, spec, data: Path, manifest: dict, settings: Setti
     )
 
 
-def _check_vectors(vectors, rows: RowStore, manifest: dict, index_dir: Path, data: Path) -> None:
+def _check_vectors(
+    vectors: FaissVectors | MilvusVectors, rows: RowStore, manifest: dict, index_dir: Path, data: Path
+) -> None:
     if vectors.dimension != manifest["dimension"]:
         raise IndexCorruptError(
             f"{data} holds vectors of dimension {vectors.dimension}, the manifest says "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from ..errors import IndexWriteError
 
@@ -14,7 +15,7 @@ LOCK_FILE = ".lock"  # held by the one writer; holds its pid
 
 
 @contextmanager
-def writer_lock(index_dir: Path, notify: Callable[[str], None]):
+def writer_lock(index_dir: Path, notify: Callable[[str], None]) -> Iterator[None]:
     """One writer at a time per index folder; readers never wait. A writer that must wait says so
     at once, naming the process it waits for (its pid is kept in the lock file)."""
     try:
@@ -40,7 +41,7 @@ def writer_lock(index_dir: Path, notify: Callable[[str], None]):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _holder(lock) -> str:
+def _holder(lock: IO[str]) -> str:
     lock.seek(0)
     pid = lock.read().strip()
     return f"pid {pid}" if pid.isdigit() else "another process"

@@ -14,17 +14,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexWriteError, StoreUnavailableError
 from .vectorstore import MILVUS, StoreSpec
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
+    import numpy.typing as npt
+    from pymilvus import MilvusClient
+
 ID, VECTOR = "id", "vector"
 WRITE_ROWS = 2000  # rows per insert or delete call (a request stays well under gRPC's 64 MB)
-_clients: dict[str, object] = {}  # one client per address and process (milvus-lite allows one)
+_clients: dict[str, MilvusClient] = {}  # one client per address and process (milvus-lite allows one)
 _lock = threading.Lock()
 
 
-def client_for(spec: StoreSpec, token: str = ""):
+def client_for(spec: StoreSpec, token: str = "") -> MilvusClient:
     """The process's client for ``spec.uri``, opened on first use."""
     from pymilvus import MilvusClient
 
@@ -58,7 +67,9 @@ class MilvusVectors:
     files = ()  # nothing in the index's data folder: the collection holds the vectors
     search_margin = 10  # extra hits to ask for, in case vectors an interrupted update left come first
 
-    def __init__(self, client, spec: StoreSpec, collection: str, dimension: int, index_type: str) -> None:
+    def __init__(
+        self, client: MilvusClient, spec: StoreSpec, collection: str, dimension: int, index_type: str
+    ) -> None:
         self.client = client
         self.spec = spec
         self.collection = collection
@@ -100,7 +111,7 @@ class MilvusVectors:
                 f"the Milvus collection {collection} that the index needs is not in {spec}. {hint}"
             )
         info = _call(spec, collection, "describe", client.describe_collection, collection)
-        field = next((f for f in info.get("fields", []) if f.get("name") == VECTOR), {})
+        field: dict[str, Any] = next((f for f in info.get("fields", []) if f.get("name") == VECTOR), {})
         found = int(field.get("params", {}).get("dim", 0))
         if found != dimension:
             raise IndexCorruptError(
@@ -111,7 +122,7 @@ class MilvusVectors:
         return cls(client, spec, collection, dimension, _index_type(client, collection))
 
     # ---- VectorStore ----------------------------------------------------------------------
-    def add(self, ids, vectors) -> None:
+    def add(self, ids: Collection[int], vectors: npt.NDArray[np.float32]) -> None:
         rows = [{ID: int(i), VECTOR: v} for i, v in zip(ids, vectors.tolist())]
         for begin in range(0, len(rows), WRITE_ROWS):
             self._call(
@@ -119,10 +130,10 @@ class MilvusVectors:
             )
         self.pending.difference_update(int(i) for i in ids)
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Collection[int]) -> None:
         self.pending.update(int(i) for i in ids)
 
-    def search(self, vector, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         limit = min(k + len(self.pending), 16_384)  # Milvus caps limit at 16,384
         found = self._call(
             "search",
@@ -137,24 +148,24 @@ class MilvusVectors:
         hits = [(int(h["id"]), float(h["distance"])) for h in found[0]]
         return [(i, s) for i, s in hits if i not in self.pending][:k]
 
-    def get(self, ids):
+    def get(self, ids: Collection[int]) -> npt.NDArray[np.float32]:
         import numpy as np
 
-        ids = [int(i) for i in ids]
+        wanted = [int(i) for i in ids]
         found: dict[int, list[float]] = {}
-        for begin in range(0, len(ids), WRITE_ROWS):
+        for begin in range(0, len(wanted), WRITE_ROWS):
             rows = self._call(
                 "read vectors from",
                 self.client.get,
                 self.collection,
-                ids=ids[begin : begin + WRITE_ROWS],
+                ids=wanted[begin : begin + WRITE_ROWS],
                 output_fields=[VECTOR],
             )
             found.update((int(r[ID]), r[VECTOR]) for r in rows)
-        missing = next((i for i in ids if i not in found), None)
+        missing = next((i for i in wanted if i not in found), None)
         if missing is not None:
             raise KeyError(missing)
-        return np.array([found[i] for i in ids], dtype="float32").reshape(len(ids), self.dimension)
+        return np.array([found[i] for i in wanted], dtype="float32").reshape(len(wanted), self.dimension)
 
     def count(self) -> int:
         rows = self._call(
@@ -162,7 +173,7 @@ class MilvusVectors:
         )
         return int(rows[0]["count(*)"]) - len(self.pending)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "kind": MILVUS,
             "uri": self.spec.uri if self.spec.lite else _without_password(self.spec.uri),
@@ -191,10 +202,10 @@ class MilvusVectors:
     def stale(self) -> bool:
         return False
 
-    def fit(self, ids) -> None:
+    def fit(self, ids: Collection[int]) -> None:
         pass
 
-    def write(self, folder) -> None:
+    def write(self, folder: Path) -> None:
         pass
 
     def commit(self) -> None:
@@ -223,11 +234,13 @@ class MilvusVectors:
         return self.collection.startswith(_prefix(self.spec, owner))
 
     # ---- helpers --------------------------------------------------------------------------
-    def _call(self, what: str, method, *args, **kwargs):
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return _call(self.spec, self.collection, what, method, *args, **kwargs)
 
 
-def _call(spec: StoreSpec, collection: str, what: str, method, *args, **kwargs):
+def _call(
+    spec: StoreSpec, collection: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
     """``method(*args, **kwargs)``, with a failure told as what could not be done, and where."""
     try:
         return method(*args, **kwargs)
@@ -238,7 +251,7 @@ def _call(spec: StoreSpec, collection: str, what: str, method, *args, **kwargs):
         ) from None
 
 
-def _index_type(client, collection: str) -> str:
+def _index_type(client: MilvusClient, collection: str) -> str:
     try:
         names = client.list_indexes(collection)
         return client.describe_index(collection, names[0]).get("index_type", "") if names else ""

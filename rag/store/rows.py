@@ -15,11 +15,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import IndexCorruptError
 from ..types import Article, Chunk
 from .article_rows import article_from_row, article_row, row_checksum
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 FILE = "rows.sqlite"
 SCHEMA = """
@@ -105,21 +110,21 @@ class RowStore:
             self._db.close()
             self.closed = True
 
-    def _all(self, sql: str, args=()) -> list:
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise self._damaged(f"cannot be read ({exc})") from None
 
-    def _one(self, sql: str, args=()):
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchone()
             except sqlite3.DatabaseError as exc:
                 raise self._damaged(f"cannot be read ({exc})") from None
 
-    def _damaged(self, what) -> IndexCorruptError:
+    def _damaged(self, what: str) -> IndexCorruptError:
         return IndexCorruptError(f"{self.path}: {what}. {self.hint}".strip())
 
     # ---- reading --------------------------------------------------------------------------
@@ -178,6 +183,7 @@ class RowStore:
         if row is None:
             return None
         article = self.article(row[0])
+        assert article is not None  # a chunk's article is deleted with it
         return Chunk(int(chunk_id), row[0], row[1], row[2], row[3], article.text[row[2] : row[3]])
 
     def chunk_ids(self) -> Iterator[int]:
@@ -200,14 +206,16 @@ class RowStore:
             r[0] for r in self._all("SELECT id FROM chunks WHERE article = ? ORDER BY rowid", (article_id,))
         ]
 
-    def sentences(self, article_id: str):
+    def sentences(self, article_id: str) -> npt.NDArray[np.float16] | None:
         """The article's float16 sentence vectors, or None if the index has none for it."""
         import numpy as np
 
         row = self._one("SELECT sentences FROM articles WHERE id = ?", (article_id,))
         if row is None or row[0] is None:
             return None
-        count = sum(len(p.sentences) or 1 for p in self.article(article_id).paragraphs)
+        article = self.article(article_id)
+        assert article is not None  # its row was just read
+        count = sum(len(p.sentences) or 1 for p in article.paragraphs)
         return np.frombuffer(row[0], dtype="<f2").reshape(count, -1 if count else 0)
 
     def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
@@ -231,7 +239,13 @@ class RowStore:
         return int(row[0]) if row else 0
 
     # ---- writing (a writable copy only) ---------------------------------------------------
-    def put(self, article: Article, chunks: list[Chunk], tokens: list[list[str]], sentences=None) -> None:
+    def put(
+        self,
+        article: Article,
+        chunks: list[Chunk],
+        tokens: list[list[str]],
+        sentences: npt.ArrayLike | None = None,
+    ) -> None:
         """Store ``article`` with its chunks (and each chunk's BM25 tokens), replacing its old rows."""
         import numpy as np
 
@@ -252,7 +266,7 @@ class RowStore:
                 [(c.id, " ".join(t)) for c, t in zip(chunks, tokens)],
             )
 
-    def set_sentences(self, article_id: str, sentences) -> None:
+    def set_sentences(self, article_id: str, sentences: npt.ArrayLike) -> None:
         import numpy as np
 
         blob = np.asarray(sentences, dtype="<f2").tobytes()

@@ -9,10 +9,18 @@ sentences embedded on first use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from ..embed.encoder import Embedder
+    from ..types import Article
 
 
-def sentence_texts(article) -> list[str]:
+def sentence_texts(article: Article) -> list[str]:
     """The article's sentences in paragraph order (the rows of its sentence vectors)."""
     return [
         article.text[s:e]
@@ -21,18 +29,23 @@ def sentence_texts(article) -> list[str]:
     ]
 
 
-def row_of(article, paragraph: int, sentence: int) -> int:
+def row_of(article: Article, paragraph: int, sentence: int) -> int:
     """The row of sentence ``sentence`` (0-based) of paragraph ``paragraph`` (1-based)."""
     return sum(len(p.sentences) or 1 for p in article.paragraphs[: paragraph - 1]) + sentence
 
 
-def embed(articles: Iterable, embedder, known: dict[str, tuple[object, object]] | None = None):
+def embed(
+    articles: Iterable[Article],
+    embedder: Embedder,
+    known: Mapping[str, tuple[Article | None, Any]] | None = None,
+) -> dict[str, npt.NDArray[np.float16]]:
     """{article id: float16 vectors}; sentences whose text an earlier version of the same article
     had (``known``: id -> (old article, old vectors)) reuse their vector."""
     import numpy as np
 
     articles = list(articles)
-    out, todo = {}, []
+    out: dict[str, npt.NDArray[np.float16]] = {}
+    todo: list[tuple[str, int, str]] = []
     for article in articles:
         texts = sentence_texts(article)
         old_article, old_vectors = (known or {}).get(article.id, (None, None))

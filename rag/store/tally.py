@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ class Tally:
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (rag index --profile)
 
     @contextmanager
-    def timed(self, stage: str):
+    def timed(self, stage: str) -> Iterator[None]:
         began = time.perf_counter()
         try:
             yield

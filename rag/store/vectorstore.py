@@ -13,11 +13,16 @@ either way; only the dense vectors move.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import RagError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 FAISS, MILVUS = "faiss", "milvus"
 DEFAULT_COLLECTION = "rag_chunks"
@@ -32,22 +37,22 @@ class VectorStore(Protocol):
     files: tuple[str, ...]  # what ``write`` puts into the index's data folder
     search_margin: int  # hits to ask for beyond k, as some may not be the index's chunks
 
-    def add(self, ids, vectors) -> None:
+    def add(self, ids: Collection[int], vectors: npt.NDArray[np.float32]) -> None:
         """Store ``vectors`` (float32, one row per id) under ``ids``, replacing any under the same id."""
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Collection[int]) -> None:
         """Forget ``ids``. A store may defer this until ``commit`` (searches skip them meanwhile)."""
 
-    def search(self, vector, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """Up to ``k`` (id, similarity) pairs nearest to ``vector``, best first."""
 
-    def get(self, ids):
+    def get(self, ids: Collection[int]) -> npt.NDArray[np.float32]:
         """The stored vectors of ``ids`` (all known), as a float32 array in the order given."""
 
     def count(self) -> int:
         """Vectors stored now."""
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """What the manifest records of the store, and what ``rag`` shows of it."""
 
     def check(self, chunks: int, sample: list[int], where: str, hint: str) -> None:
@@ -57,7 +62,7 @@ class VectorStore(Protocol):
     def stale(self) -> bool:
         """Whether ``fit`` would change the structure (FAISS: exact vs approximate)."""
 
-    def fit(self, ids) -> None:
+    def fit(self, ids: Collection[int]) -> None:
         """Bring the structure in line with the settings for these ``ids`` (all stored ones)."""
 
     def write(self, folder: Path) -> None:

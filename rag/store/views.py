@@ -4,28 +4,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:
+    from ..types import Article, Chunk
+    from .index import Index
+    from .rows import RowStore
+
+_T = TypeVar("_T")
 
 
-class _View(Mapping):
-    def __init__(self, index) -> None:
+class _View(Mapping[Any, Any]):
+    def __init__(self, index: Index) -> None:
         self._index = index
 
     @property
-    def _rows(self):
+    def _rows(self) -> RowStore | None:
         return self._index.rows
 
 
 class ArticleView(_View):
     """article id -> Article."""
 
-    def __getitem__(self, article_id: str):
+    def __getitem__(self, article_id: str) -> Article:
         found = self._rows.article(article_id) if self._rows and isinstance(article_id, str) else None
         if found is None:
             raise KeyError(article_id)
         return found
 
     def __contains__(self, article_id: object) -> bool:
-        return bool(self._rows) and isinstance(article_id, str) and self._rows.has_article(article_id)
+        rows = self._rows
+        return rows is not None and isinstance(article_id, str) and rows.has_article(article_id)
 
     def __iter__(self) -> Iterator[str]:
         return self._rows.article_ids() if self._rows else iter(())
@@ -37,7 +46,7 @@ class ArticleView(_View):
 class ChunkView(_View):
     """chunk id -> Chunk (its text cut from the article's)."""
 
-    def __getitem__(self, chunk_id: int):
+    def __getitem__(self, chunk_id: int) -> Chunk:
         found = self._rows.chunk(chunk_id) if self._rows else None
         if found is None:
             raise KeyError(chunk_id)
@@ -53,16 +62,16 @@ class ChunkView(_View):
 class SentenceView(_View):
     """article id -> its float16 sentence vectors (one row per sentence, paragraph order)."""
 
-    def __getitem__(self, article_id: str):
+    def __getitem__(self, article_id: str) -> Any:
         found = self._rows.sentences(article_id) if self._rows else None
         if found is None:
             raise KeyError(article_id)
         return found
 
-    def __setitem__(self, article_id: str, vectors) -> None:
+    def __setitem__(self, article_id: str, vectors: Any) -> None:
         self._index.writable().set_sentences(article_id, vectors)
 
-    def update(self, other: Mapping) -> None:
+    def update(self, other: Mapping[str, Any]) -> None:
         for article_id, vectors in other.items():
             self[article_id] = vectors
 
@@ -73,10 +82,10 @@ class SentenceView(_View):
         return sum(1 for _ in self)
 
 
-class Frequencies(Mapping):
+class Frequencies(Mapping[str, int]):
     """BM25 term -> chunks holding it, looked up in the rows' FTS5 vocabulary on demand."""
 
-    def __init__(self, rows) -> None:
+    def __init__(self, rows: RowStore | None) -> None:
         self._rows = rows
         self._seen: dict[str, int] = {}
 
@@ -87,10 +96,14 @@ class Frequencies(Mapping):
             self._seen[term] = self._rows.document_frequency(term) if self._rows else 0
         return self._seen[term]
 
-    def get(self, term: str, default: int = 0) -> int:
+    @overload
+    def get(self, term: str, default: int = 0) -> int: ...
+    @overload
+    def get(self, term: str, default: _T) -> int | _T: ...
+    def get(self, term: str, default: object = 0) -> object:  # 0, not None, for an unknown term
         return self[term] or default
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         raise TypeError("document frequencies are looked up one term at a time, not listed")
 
     def __len__(self) -> int:
