@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..types import Article, Hit, Paragraph
+from ..types import Hit
+from .retrieve import paragraph_hit
 
 if TYPE_CHECKING:
     from ..store.index import Index
@@ -95,19 +96,5 @@ def find_line(kind: str, article_ids: Sequence[str], index: Index) -> Found | No
                 for start, end in para.sentences or ((para.start, para.end),):
                     text = article.text[start:end]
                     if pattern.search(text):
-                        return Found(_hit(article, para), start, end, text)
+                        return Found(paragraph_hit(article, para, rank=1, score=1.0), start, end, text)
     return None
-
-
-def _hit(article: Article, para: Paragraph) -> Hit:
-    return Hit(
-        rank=1,
-        doc=article.doc,
-        title=article.title,
-        article_id=article.id,
-        paragraph=para.number,
-        start=para.start,
-        end=para.end,
-        text=article.text[para.start : para.end],
-        score=1.0,
-    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import QuestionError
 from ..store.index import Index
-from ..types import Chunk, Hit
+from ..types import Article, Chunk, Hit, Paragraph
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("score", "rrf")
@@ -111,7 +111,15 @@ def score_fusion(dense: dict[Key, float], lexical: dict[Key, float], dense_weigh
 
 def _hit(index: Index, key: Key, rank: int, score: float, dense: float, lexical: float) -> Hit:
     article = index.articles[key[0]]
-    para = article.paragraphs[key[1] - 1]
+    return paragraph_hit(
+        article, article.paragraphs[key[1] - 1], rank=rank, score=score, dense=dense, lexical=lexical
+    )
+
+
+def paragraph_hit(
+    article: Article, para: Paragraph, *, rank: int, score: float, dense: float = 0.0, lexical: float = 0.0
+) -> Hit:
+    """A whole paragraph as a passage, with its text and span in the article."""
     return Hit(
         rank=rank,
         doc=article.doc,
