@@ -8,26 +8,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from .metrics import EvalRun, QuestionResult
+from .metrics import HIGHER_IS_BETTER, EvalRun, QuestionResult
 from .summary import abstention_curve, recall_curve
 
-TABLE_ROWS = (
-    "recall@1",
-    "recall@5",
-    "recall@10",
-    "mrr",
-    "ndcg@10",
-    "citation_precision",
-    "citation_recall",
-    "top_citation_correct",
-    "answer_containment",
-    "abstention_precision",
-    "abstention_recall",
-    "abstention_f1",
-    "false_abstention_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-)
+# The metrics of the terminal table, in this order: the ones to raise, then the ones to lower.
+TABLE_ROWS = HIGHER_IS_BETTER + ("false_abstention_rate", "latency_p50_ms", "latency_p95_ms")
 
 
 def format_table(runs: Sequence[EvalRun]) -> str:
