@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .spans import span_means
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -75,11 +77,25 @@ class OnnxEncoder:
         **_ignored: object,
     ) -> NDArray[np.float32]:
         """Vectors of ``texts``; ``threads`` texts at a time (0: the encoder's default)."""
+        texts = list(texts)
+        vectors, _ = self.encode_in_context(texts, [()] * len(texts), threads, normalize_embeddings)
+        return vectors
+
+    def encode_in_context(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        threads: int = 0,
+        normalize: bool = True,
+    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
+        """Vectors of ``texts`` and, from the same run, one vector per character span of each text:
+        the mean of the span's token outputs (its words read in the text around them). A span
+        whose tokens were cut by ``max_length`` gets a row of NaN."""
         import numpy as np
 
         session = self.session()
-        texts = list(texts)
         out = np.empty((len(texts), self.dimension), dtype="float32")
+        pooled: list[NDArray[np.float32]] = [np.empty(0, dtype="float32")] * len(texts)
 
         def one(i: int) -> None:
             e = self.tokenizer.encode(texts[i])
@@ -89,10 +105,9 @@ class OnnxEncoder:
                 "attention_mask": np.ones_like(ids),
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
-            vector = session.run(None, feed)[0][0].mean(axis=0)
-            if normalize_embeddings:
-                vector /= max(float(np.linalg.norm(vector)), 1e-12)
-            out[i] = vector
+            tokens = session.run(None, feed)[0][0]
+            out[i] = tokens.mean(axis=0)
+            pooled[i] = span_means(tokens, e.offsets, e.special_tokens_mask, spans[i], self.dimension)
 
         workers = min(threads or self.threads, len(texts))
         if workers <= 1:
@@ -100,7 +115,11 @@ class OnnxEncoder:
                 one(i)
         else:
             list(self._workers().map(one, range(len(texts))))
-        return out
+        if normalize:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            for rows in pooled:
+                rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return out, pooled
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._lock:

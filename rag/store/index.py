@@ -26,6 +26,7 @@ from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
 from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
+from .sentence_vectors import KIND as SENTENCE_KIND
 from .rows import RowStore
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
@@ -77,6 +78,9 @@ class Index:
         self.articles = ArticleView(self)
         self.chunks = ChunkView(self)
         self.sentences = SentenceView(self)
+        # how its sentence vectors were made; vectors of another kind are read as missing (and
+        # made again on first use, and for good by the next ``rag index``)
+        self.sentence_kind = SENTENCE_KIND
         # sentence vectors embedded on first use (see below)
         self._embedded_sentences: dict[str, npt.NDArray[np.float16]] = {}
 
@@ -148,7 +152,8 @@ class Index:
 
             found = self._embedded_sentences.get(article_id)
             if found is None:
-                found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
+                pieces = [(self.articles[article_id], self.chunks_of(article_id))]
+                found = sentence_vectors.embed(pieces, embedder)[1][article_id]
                 self._embedded_sentences[article_id] = found
         return found
 
