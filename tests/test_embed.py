@@ -227,36 +227,17 @@ class _Spy:
         return self.session.run(*args)
 
 
-PARAGRAPH = (
-    "Photosynthesis\nPlants turn light into sugar in their leaves. The process releases oxygen into "
-    "the air. Without it, animals could not breathe."
-)
-
-
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    body = text.index("\n") + 1
-    ends = [i + 1 for i, c in enumerate(text) if c == "." and i > body]
-    return list(zip([body] + [e + 1 for e in ends[:-1]], ends))
-
-
 @pytest.mark.parametrize("encoder", ["int8", "torch"])
-def test_sentences_are_embedded_in_the_chunks_run(embedder, torch_vectors, encoder):
-    """One run gives the chunk's vector (the same as ``encode``) and each sentence's vector; a
-    sentence's in-context vector is nearest to its own text embedded alone."""
+def test_token_sums_give_the_vectors_and_pool_texts(embedder, encoder):
+    """A text's token sum over its count is its vector; the sums of two texts pool them into one
+    vector close to that of the two run as one text."""
     model = embedder if encoder == "int8" else Embedder(Settings(encoder="torch"))
-    spans = _sentence_spans(PARAGRAPH)
-    assert [PARAGRAPH[s:e] for s, e in spans][1] == "The process releases oxygen into the air."
-    vectors, pooled = model.encode_in_context([PARAGRAPH, TEXTS[1]], [spans, []])
-    assert np.allclose(vectors, model.encode([PARAGRAPH, TEXTS[1]]), atol=1e-5)
-    assert pooled[0].shape == (3, 384) and pooled[1].shape == (0, 384)
-    assert np.allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
-    alone = model.encode([PARAGRAPH[s:e] for s, e in spans])
-    similarity = pooled[0] @ alone.T
-    assert list(similarity.argmax(axis=1)) == [0, 1, 2] and float(similarity.diagonal().min()) > 0.7
-
-
-def test_a_sentence_past_the_token_limit_gets_no_in_context_vector(embedder):
-    long = TEXTS[2]  # over 256 word pieces: its end is cut
-    last = long.rstrip().rindex("convert")
-    _, pooled = embedder.encode_in_context([long], [[(0, 12), (last, len(long.rstrip()))]])
-    assert not np.isnan(pooled[0][0]).any() and np.isnan(pooled[0][1]).all()
+    sums, counts = model.token_sums(TEXTS)
+    means = sums / counts[:, None]
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    assert np.allclose(means, model.encode(TEXTS), atol=1e-5)
+    assert list(counts[:2]) == [8.0, 9.0]  # word pieces with [CLS] and [SEP]
+    a, b = TEXTS[7], TEXTS[9]
+    pooled = (sums[7] + sums[9]) / (counts[7] + counts[9])
+    together = model.encode([f"{a} {b}"])[0]
+    assert float(pooled @ together / np.linalg.norm(pooled)) > 0.9

@@ -188,59 +188,30 @@ class Embedder:
                 progress(len(batch))
         return out
 
-    def encode_in_context(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        progress: Callable[[int], None] | None = None,
-    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
-        """``encode(texts)`` and, from the same run, a normalised vector per character span of each
-        text (``spans.span_means``: NaN rows for spans the model did not read whole)."""
+    def token_sums(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per text, the sum of the model's token outputs and the token count (``encode`` is the
+        normalised mean); calls progress(n) per batch."""
         import numpy as np
 
         size = self.settings.batch_size
-        out = np.zeros((len(texts), self.dimension), dtype="float32")
-        pooled: list[NDArray[np.float32]] = [np.empty(0, dtype="float32")] * len(texts)
+        sums = np.zeros((len(texts), self.dimension), dtype="float32")
+        counts = np.ones(len(texts), dtype="float32")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        model = self.model
         for begin in range(0, len(order), size):
             batch = order[begin : begin + size]
-            vectors, parts = self._in_context([texts[i] for i in batch], [spans[i] for i in batch])
-            out[batch] = vectors
-            for i, rows in zip(batch, parts):
-                pooled[i] = rows
+            chosen = [texts[i] for i in batch]
+            if hasattr(model, "token_sums"):  # ONNX Runtime
+                sums[batch], counts[batch] = model.token_sums(chosen)
+            else:  # sentence-transformers: its token outputs, padding left out
+                outputs = model.encode(chosen, output_value="token_embeddings", show_progress_bar=False)
+                for i, rows in zip(batch, outputs):
+                    sums[i], counts[i] = rows.float().sum(dim=0).numpy(), len(rows)
             if progress:
                 progress(len(batch))
-        return out, pooled
-
-    def _in_context(
-        self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
-    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
-        import numpy as np
-
-        from .spans import span_means
-
-        model = self.model
-        if hasattr(model, "encode_in_context"):  # ONNX Runtime
-            return model.encode_in_context(texts, spans)
-        tokens = model.encode(texts, output_value="token_embeddings", show_progress_bar=False)
-        marks = model.tokenizer(
-            texts,
-            return_offsets_mapping=True,
-            return_special_tokens_mask=True,
-            truncation=True,
-            max_length=model.max_seq_length,
-        )
-        vectors = np.zeros((len(texts), self.dimension), dtype="float32")
-        pooled = []
-        for i, rows in enumerate(tokens):
-            rows = rows.float().numpy()
-            vectors[i] = rows.mean(axis=0)
-            part = span_means(
-                rows, marks["offset_mapping"][i], marks["special_tokens_mask"][i], spans[i], self.dimension
-            )
-            pooled.append(part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12))
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors, pooled
+        return sums, counts
 
     def encode_query(self, text: str) -> NDArray[np.float32]:
         """The vector of one question; recent questions are remembered, not re-encoded."""

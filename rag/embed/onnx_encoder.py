@@ -14,8 +14,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .spans import span_means
-
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -77,25 +75,24 @@ class OnnxEncoder:
         **_ignored: object,
     ) -> NDArray[np.float32]:
         """Vectors of ``texts``; ``threads`` texts at a time (0: the encoder's default)."""
-        texts = list(texts)
-        vectors, _ = self.encode_in_context(texts, [()] * len(texts), threads, normalize_embeddings)
+        import numpy as np
+
+        sums, counts = self.token_sums(list(texts), threads)
+        vectors = sums / counts[:, None]
+        if normalize_embeddings:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def encode_in_context(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        threads: int = 0,
-        normalize: bool = True,
-    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
-        """Vectors of ``texts`` and, from the same run, one vector per character span of each text:
-        the mean of the span's token outputs (its words read in the text around them). A span
-        whose tokens were cut by ``max_length`` gets a row of NaN."""
+    def token_sums(
+        self, texts: Sequence[str], threads: int = 0
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per text, the sum of the transformer's token outputs and the number of tokens: the mean
+        is the text's vector, and sums of several texts pool them into one (``sentence_vectors``)."""
         import numpy as np
 
         session = self.session()
-        out = np.empty((len(texts), self.dimension), dtype="float32")
-        pooled: list[NDArray[np.float32]] = [np.empty(0, dtype="float32")] * len(texts)
+        sums = np.empty((len(texts), self.dimension), dtype="float32")
+        counts = np.empty(len(texts), dtype="float32")
 
         def one(i: int) -> None:
             e = self.tokenizer.encode(texts[i])
@@ -106,8 +103,7 @@ class OnnxEncoder:
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
             tokens = session.run(None, feed)[0][0]
-            out[i] = tokens.mean(axis=0)
-            pooled[i] = span_means(tokens, e.offsets, e.special_tokens_mask, spans[i], self.dimension)
+            sums[i], counts[i] = tokens.sum(axis=0), len(tokens)
 
         workers = min(threads or self.threads, len(texts))
         if workers <= 1:
@@ -115,11 +111,7 @@ class OnnxEncoder:
                 one(i)
         else:
             list(self._workers().map(one, range(len(texts))))
-        if normalize:
-            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-            for rows in pooled:
-                rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        return out, pooled
+        return sums, counts
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._lock:

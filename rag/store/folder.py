@@ -140,7 +140,6 @@ def _manifest(index: Index, generation: str, sums: dict[str, Any], counts: dict[
         "encoder": index.encoder,
         "dimension": index.dimension,
         "chunking": index.chunking,
-        "sentence_vectors": index.sentence_kind,
         "store": {k: v for k, v in store.items() if k != "vectors"},
         "index_type": index.index_type,
         "ann": store.get("ann", {}),

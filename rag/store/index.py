@@ -26,7 +26,6 @@ from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
 from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
-from .sentence_vectors import KIND as SENTENCE_KIND
 from .rows import RowStore
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
@@ -78,9 +77,6 @@ class Index:
         self.articles = ArticleView(self)
         self.chunks = ChunkView(self)
         self.sentences = SentenceView(self)
-        # how its sentence vectors were made; vectors of another kind are read as missing (and
-        # made again on first use, and for good by the next ``rag index``)
-        self.sentence_kind = SENTENCE_KIND
         # sentence vectors embedded on first use (see below)
         self._embedded_sentences: dict[str, npt.NDArray[np.float16]] = {}
 

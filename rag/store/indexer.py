@@ -199,11 +199,11 @@ def _read_one(
 
 
 def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: Tally, bar: Any) -> None:
-    """Embed one step's chunks, and their sentences in the same run, and hand them to the index,
-    article by article.
+    """Embed one step's sentences, pool its chunks' vectors from them (``sentence_vectors``), and
+    hand them to the index, article by article.
 
     Chunks whose text is already in the index under the same article reuse their stored vector,
-    and their sentences theirs, so fixing a typo in a long article re-embeds one paragraph.
+    and sentences theirs, so fixing a typo in a long article re-embeds one paragraph.
     """
     import numpy as np
 
@@ -233,7 +233,7 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
         _ = embedder.model  # loaded before the clock starts: the rate is of embedding, not of loading
     began = time.perf_counter()
     done = [tally.embedded]
-    with tally.timed("embedding chunks and their sentences"):
+    with tally.timed("embedding sentences, chunks pooled from them"):
         new, sentences = sentence_vectors.embed(
             [(a, c) for a, c, _ in step],
             embedder,
@@ -262,7 +262,6 @@ def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
     if missing:
         pieces = [(a, index.chunks_of(a.id)) for a in missing]
         index.sentences.update(sentence_vectors.embed(pieces, embedder)[1])
-    index.sentence_kind = sentence_vectors.KIND
     return len(missing)
 
 

@@ -70,7 +70,7 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
     _check_vectors(vectors, rows, manifest, index_dir, data)
     from .index import Index
 
-    index = Index(
+    return Index(
         manifest["model"],
         manifest["dimension"],
         manifest.get("chunking", {}),
@@ -80,8 +80,6 @@ def load_index(index_dir: Path, settings: Settings) -> Index:
         workdir=index_dir,
         encoder=encoder_of(manifest),
     )
-    index.sentence_kind = str(manifest.get("sentence_vectors", "alone/1"))  # before: each embedded alone
-    return index
 
 
 def _check_store(store: dict, index_dir: Path, settings: Settings) -> vectorstore.StoreSpec:

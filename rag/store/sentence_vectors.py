@@ -1,13 +1,16 @@
-"""Sentence vectors: every sentence of every article, for the reader, from the chunk pass.
+"""Sentence vectors for the reader, and chunk vectors pooled from the same runs.
 
 The reader compares the question's vector (already computed for retrieval) with the vectors of
-the candidate sentences, so reading costs no model call per question. A sentence's vector is
-the mean of its tokens' outputs in the run that embeds its chunk (``embed.spans``): indexing
-reads each text once, and the sentence is read with the words around it ("it", "this" resolved
-by the paragraph). A sentence that no chunk holds whole (longer than a chunk, or cut by the
-model's token limit) is embedded on its own. They are kept per article (float16, one row per
-sentence in paragraph order) in the article's row of ``rows.sqlite`` and read with it, so
-serving memory does not grow with them.
+the candidate sentences, so reading costs no model call per question. Every sentence is run
+through the model once, on its own; a chunk's vector is then the mean of the token outputs of
+its article's title and of its sentences (their sums and token counts), normalised, instead of
+a second run over the chunk's text. Indexing reads each text once. On SQuAD dev (5,757
+questions) passage recall@5 is 0.956 with pooled chunk vectors against 0.957 with chunks run
+whole (docs/indexing.md). A chunk that does not consist of whole sentences (a long sentence
+split between chunks) is run whole, as its text.
+
+Sentence vectors are kept per article (float16, one row per sentence in paragraph order) in the
+article's row of ``rows.sqlite`` and read with it, so serving memory does not grow with them.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ if TYPE_CHECKING:
 
     from ..embed.encoder import Embedder
     from ..types import Article, Chunk
-
-KIND = "in-context/1"  # how the vectors are made; the manifest records it, the reader was fitted on it
 
 
 def sentence_spans(article: Article) -> list[tuple[int, int, int]]:
@@ -53,60 +54,63 @@ def embed(
     known: Mapping[str, tuple[Article | None, Any]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[int, npt.NDArray[np.float32]], dict[str, npt.NDArray[np.float16]]]:
-    """Vectors of the chunks whose ids are in ``wanted`` ({chunk id: vector}) and the sentence
-    vectors of every article ({article id: float16 rows}), from one run over the chunks.
+    """The vectors of the chunks whose ids are in ``wanted`` ({chunk id: vector}) and the sentence
+    vectors of every article ({article id: float16 rows}), each text run once.
 
     ``known`` (article id -> (its previous version, that version's sentence vectors)): a sentence
-    whose text the previous version had keeps its vector unless its chunk is run anyway.
-    ``progress(n)`` is called as chunks are run.
+    whose text the previous version had keeps its vector, unless a wanted chunk needs its run.
+    ``progress(n)`` is told the number of wanted chunks embedded.
     """
     import numpy as np
 
     wanted = set(wanted)
-    plans = []  # per article: its rows, each (chunk or None, span in the chunk's text, sentence text)
-    run: dict[int, tuple[Article, Chunk]] = {}
+    runs: dict[str, int] = {}  # text -> its row in the run (a text is run once)
+
+    def run(text: str) -> int:
+        return runs.setdefault(text, len(runs))
+
+    pooled: list[tuple[int, list[int]]] = []  # chunk id -> the runs whose tokens make its vector
+    plans = []  # per article: each sentence's run, or its reused vector
     for article, chunks in pieces:
         old_article, old_vectors = (known or {}).get(article.id, (None, None))
         reuse = dict(zip(sentence_texts(old_article), old_vectors)) if old_article is not None else {}
-        rows = []
-        for paragraph, s, e in sentence_spans(article):
-            home = next((c for c in chunks if c.paragraph == paragraph and c.start <= s and e <= c.end), None)
+        spans = sentence_spans(article)
+        needed: set[int] = set()  # sentences a wanted chunk is pooled from
+        for chunk in (c for c in chunks if c.id in wanted):
+            inside = [
+                k
+                for k, (p, s, e) in enumerate(spans)
+                if p == chunk.paragraph and s < chunk.end and chunk.start < e
+            ]
+            whole = all(chunk.start <= spans[k][1] and spans[k][2] <= chunk.end for k in inside)
+            if inside and whole:
+                title = [run(article.title)] if article.title else []
+                pooled.append(
+                    (chunk.id, title + [run(article.text[spans[k][1] : spans[k][2]]) for k in inside])
+                )
+                needed.update(inside)
+            else:  # not made of whole sentences: run as it is embedded
+                pooled.append((chunk.id, [run(embedding_text(article, chunk))]))
+        rows: list[int | Any] = []
+        for k, (_, s, e) in enumerate(spans):
             text = article.text[s:e]
-            if home is not None and text not in reuse:
-                run[home.id] = (article, home)
-            shift = len(embedding_text(article, home)) - len(home.text) - home.start if home else 0
-            rows.append((home, (s + shift, e + shift), text))
-        for chunk in chunks:
-            if chunk.id in wanted:
-                run[chunk.id] = (article, chunk)
-        plans.append((article, rows, reuse))
-    ids = list(run)
-    spans: dict[int, list[tuple[int, int]]] = {i: [] for i in ids}
-    for _, rows, _ in plans:
-        for home, span, _ in rows:
-            if home is not None and home.id in run:
-                spans[home.id].append(span)
-    texts = [embedding_text(*run[i]) for i in ids]
-    chunk_vectors, pooled = (
-        embedder.encode_in_context(texts, [spans[i] for i in ids], progress=progress)
-        if ids
-        else (np.zeros((0, embedder.dimension), dtype="float32"), [])
-    )
-    found = {i: {span: vector for span, vector in zip(spans[i], rows)} for i, rows in zip(ids, pooled)}
+            rows.append(reuse[text] if text in reuse and k not in needed else run(text))
+        plans.append((article.id, rows))
+    sums, counts = embedder.token_sums(list(runs))
+    if progress and wanted:
+        progress(len(wanted))
+    chunk_vectors = {}
+    for chunk_id, parts in pooled:
+        vector = sums[parts].sum(axis=0) / counts[parts].sum()
+        chunk_vectors[chunk_id] = vector / max(float(np.linalg.norm(vector)), 1e-12)
     sentences: dict[str, npt.NDArray[np.float16]] = {}
-    alone: list[tuple[str, int, str]] = []
-    for article, rows, reuse in plans:
+    for article_id, rows in plans:
         out = np.zeros((len(rows), embedder.dimension), dtype="float16")
-        for r, (home, span, text) in enumerate(rows):
-            vector = found.get(home.id, {}).get(span) if home is not None else None
-            if vector is not None and not np.isnan(vector).any():
-                out[r] = vector
-            elif text in reuse and (home is None or home.id not in run):
-                out[r] = reuse[text]
+        for r, row in enumerate(rows):
+            if isinstance(row, int):
+                vector = sums[row] / counts[row]
+                out[r] = vector / max(float(np.linalg.norm(vector)), 1e-12)
             else:
-                alone.append((article.id, r, text))
-        sentences[article.id] = out
-    if alone:  # held by no chunk whole: embedded on their own
-        for (article_id, r, _), vector in zip(alone, embedder.encode([t for _, _, t in alone])):
-            sentences[article_id][r] = vector
-    return {i: chunk_vectors[n] for n, i in enumerate(ids) if i in wanted}, sentences
+                out[r] = row
+        sentences[article_id] = out
+    return chunk_vectors, sentences

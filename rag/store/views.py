@@ -63,7 +63,7 @@ class SentenceView(_View):
     """article id -> its float16 sentence vectors (one row per sentence, paragraph order)."""
 
     def __getitem__(self, article_id: str) -> Any:
-        found = self._rows.sentences(article_id) if self._rows and self._current() else None
+        found = self._rows.sentences(article_id) if self._rows else None
         if found is None:
             raise KeyError(article_id)
         return found
@@ -76,16 +76,10 @@ class SentenceView(_View):
             self[article_id] = vectors
 
     def __iter__(self) -> Iterator[str]:
-        return self._rows.sentence_ids() if self._rows and self._current() else iter(())
+        return self._rows.sentence_ids() if self._rows else iter(())
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-    def _current(self) -> bool:
-        """False for an index whose vectors were made another way (an older version's)."""
-        from .sentence_vectors import KIND
-
-        return bool(self._index.sentence_kind == KIND)
 
 
 class Frequencies(Mapping[str, int]):
