@@ -64,6 +64,7 @@ def embed(
     import numpy as np
 
     wanted = set(wanted)
+    pool = hasattr(embedder, "token_sums")  # a stand-in encoder (tests, benchmarks) runs chunks whole
     runs: dict[str, int] = {}  # text -> its row in the run (a text is run once)
 
     def run(text: str) -> int:
@@ -83,7 +84,7 @@ def embed(
                 if p == chunk.paragraph and s < chunk.end and chunk.start < e
             ]
             whole = all(chunk.start <= spans[k][1] and spans[k][2] <= chunk.end for k in inside)
-            if inside and whole:
+            if pool and inside and whole:
                 title = [run(article.title)] if article.title else []
                 pooled.append(
                     (chunk.id, title + [run(article.text[spans[k][1] : spans[k][2]]) for k in inside])
@@ -96,7 +97,7 @@ def embed(
             text = article.text[s:e]
             rows.append(reuse[text] if text in reuse and k not in needed else run(text))
         plans.append((article.id, rows))
-    sums, counts = embedder.token_sums(list(runs))
+    sums, counts = _token_sums(embedder, list(runs))
     if progress and wanted:
         progress(len(wanted))
     chunk_vectors = {}
@@ -114,3 +115,14 @@ def embed(
                 out[r] = row
         sentences[article_id] = out
     return chunk_vectors, sentences
+
+
+def _token_sums(embedder: Any, texts: list[str]) -> tuple[Any, Any]:
+    """``embedder.token_sums(texts)``; a stand-in encoder that only has ``encode`` gives each
+    text's vector with a count of one."""
+    import numpy as np
+
+    if hasattr(embedder, "token_sums"):
+        return embedder.token_sums(texts)
+    vectors = np.asarray(embedder.encode(texts), dtype="float32").reshape(len(texts), -1)
+    return vectors, np.ones(len(texts), dtype="float32")
