@@ -13,6 +13,9 @@ import re
 # Markdown images ``![alt](url)`` and link targets ``](url)``: their "!" and the dots in their URLs
 # are not sentence ends, so they are masked (same length, letters) before segmenting.
 _MARKUP = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\s]{0,2000}\)|(?<=\])\([^)\s]{0,2000}\)")
+# Dots inside names: sentencex ends a sentence at "window.__pwned" and at ".NET" (a dot before an
+# underscore, or a dot that starts a word); they are masked the same way.
+_NAME_DOT = re.compile(r"\.(?=_)|(?<=\s)\.(?=\w)")
 
 
 def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -47,7 +50,8 @@ def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ..
 def _masked(body: str) -> str:
     """``body`` with Markdown image and link-target syntax turned into letters; spaces, and so
     every offset, unchanged."""
-    return _MARKUP.sub(lambda m: re.sub(r"\S", "x", m.group()), body)
+    body = _MARKUP.sub(lambda m: re.sub(r"\S", "x", m.group()), body)
+    return _NAME_DOT.sub("x", body)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
