@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/indexing.py [--articles DIR] [--rounds 1]
 
 Each system runs in a fresh process (so peak memory is its own), in alternating order when
---rounds > 1. Ours: ``rag index`` (paragraph chunks, title prepended, sorted-by-length batches,
-every sentence embedded too for the reader, FAISS + BM25 + JSONL rows, atomic save), with the
+--rounds > 1. Ours: ``rag index`` (paragraph chunks with their title; every sentence embedded once, for
+the reader, and each chunk's vector pooled from its title's and sentences' token outputs; FAISS +
+BM25 in SQLite, atomic save), with the
 int8 ONNX encoder (the default) and with RAG_ENCODER=torch (sentence-transformers fp32).
 LangChain: RecursiveCharacterTextSplitter(1000, 200) + HuggingFaceEmbeddings (the same packaged
 all-MiniLM-L6-v2) + FAISS.from_documents, in memory. The clock starts after the model is loaded

@@ -225,3 +225,19 @@ class _Spy:
 
         self.seen.append(threading.current_thread().name)
         return self.session.run(*args)
+
+
+@pytest.mark.parametrize("encoder", ["int8", "torch"])
+def test_token_sums_give_the_vectors_and_pool_texts(embedder, encoder):
+    """A text's token sum over its count is its vector; the sums of two texts pool them into one
+    vector close to that of the two run as one text."""
+    model = embedder if encoder == "int8" else Embedder(Settings(encoder="torch"))
+    sums, counts = model.token_sums(TEXTS)
+    means = sums / counts[:, None]
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    assert np.allclose(means, model.encode(TEXTS), atol=1e-5)
+    assert list(counts[:2]) == [8.0, 9.0]  # word pieces with [CLS] and [SEP]
+    a, b = TEXTS[7], TEXTS[9]
+    pooled = (sums[7] + sums[9]) / (counts[7] + counts[9])
+    together = model.encode([f"{a} {b}"])[0]
+    assert float(pooled @ together / np.linalg.norm(pooled)) > 0.9

@@ -192,3 +192,21 @@ def test_gold_quotes_of_seed_set_fall_inside_one_paragraph(doc):
             inside = [p for p in article.paragraphs if p.start <= at and at + len(gold["quote"]) <= p.end]
             assert len(inside) == 1, gold["quote"]
             assert re.search(re.escape(gold["quote"]), article.paragraph_text(inside[0].number))
+
+
+def test_sentences_are_cut_at_sentence_ends_only():
+    from rag.ingest.sentences import sentence_spans
+
+    text = (
+        "The U.S. Army paid $3.50 at 10 a.m. on Friday. Mr. Smith wrote window.__pwned = 1 in "
+        "config.json! See ![a.b](http://x.y/z.png) and [docs](https://e.org/a.b?c). It runs on "
+        ".NET too. Why?"
+    )
+    spans = sentence_spans(text, 0, len(text))
+    assert [text[s:e] for s, e in spans] == [
+        "The U.S. Army paid $3.50 at 10 a.m. on Friday.",
+        "Mr. Smith wrote window.__pwned = 1 in config.json!",
+        "See ![a.b](http://x.y/z.png) and [docs](https://e.org/a.b?c).",
+        "It runs on .NET too.",
+        "Why?",
+    ]

@@ -104,16 +104,16 @@ def pause(name):
         print("PAUSED", name, flush=True)
         time.sleep(600)  # killed here
 
-real_encode, real_save, real_replace = embed.Embedder.encode, store.save_index, os.replace
-def encode(self, texts, progress=None):
-    out = real_encode(self, texts[:8])  # one batch embedded, then the pause
+real_sums, real_save, real_replace = embed.Embedder.token_sums, store.save_index, os.replace
+def token_sums(self, texts, progress=None):
+    out = real_sums(self, texts[:8])  # one batch embedded, then the pause
     pause("embedding")
-    return real_encode(self, texts, progress)
+    return real_sums(self, texts, progress)
 def replace(src, dst, *a, **k):
     if str(dst).endswith("manifest.json"):
         pause("manifest-replace")  # the new manifest is written to its temporary name, not renamed
     return real_replace(src, dst, *a, **k)
-embed.Embedder.encode = encode
+embed.Embedder.token_sums = token_sums
 store.save_index = lambda index, where, hook: real_save(index, where, pause)
 os.replace = replace
 update_index(articles, Settings(index_dir=index_dir, articles_dir=articles), progress=False)

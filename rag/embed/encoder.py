@@ -188,6 +188,31 @@ class Embedder:
                 progress(len(batch))
         return out
 
+    def token_sums(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per text, the sum of the model's token outputs and the token count (``encode`` is the
+        normalised mean); calls progress(n) per batch."""
+        import numpy as np
+
+        size = self.settings.batch_size
+        sums = np.zeros((len(texts), self.dimension), dtype="float32")
+        counts = np.ones(len(texts), dtype="float32")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        model = self.model
+        for begin in range(0, len(order), size):
+            batch = order[begin : begin + size]
+            chosen = [texts[i] for i in batch]
+            if hasattr(model, "token_sums"):  # ONNX Runtime
+                sums[batch], counts[batch] = model.token_sums(chosen)
+            else:  # sentence-transformers: its token outputs, padding left out
+                outputs = model.encode(chosen, output_value="token_embeddings", show_progress_bar=False)
+                for i, rows in zip(batch, outputs):
+                    sums[i], counts[i] = rows.float().sum(dim=0).numpy(), len(rows)
+            if progress:
+                progress(len(batch))
+        return sums, counts
+
     def encode_query(self, text: str) -> NDArray[np.float32]:
         """The vector of one question; recent questions are remembered, not re-encoded."""
         with self._lock:

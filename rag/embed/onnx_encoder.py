@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +77,22 @@ class OnnxEncoder:
         """Vectors of ``texts``; ``threads`` texts at a time (0: the encoder's default)."""
         import numpy as np
 
+        sums, counts = self.token_sums(list(texts), threads)
+        vectors = sums / counts[:, None]
+        if normalize_embeddings:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def token_sums(
+        self, texts: Sequence[str], threads: int = 0
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per text, the sum of the transformer's token outputs and the number of tokens: the mean
+        is the text's vector, and sums of several texts pool them into one (``sentence_vectors``)."""
+        import numpy as np
+
         session = self.session()
-        texts = list(texts)
-        out = np.empty((len(texts), self.dimension), dtype="float32")
+        sums = np.empty((len(texts), self.dimension), dtype="float32")
+        counts = np.empty(len(texts), dtype="float32")
 
         def one(i: int) -> None:
             e = self.tokenizer.encode(texts[i])
@@ -89,10 +102,8 @@ class OnnxEncoder:
                 "attention_mask": np.ones_like(ids),
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
-            vector = session.run(None, feed)[0][0].mean(axis=0)
-            if normalize_embeddings:
-                vector /= max(float(np.linalg.norm(vector)), 1e-12)
-            out[i] = vector
+            tokens = session.run(None, feed)[0][0]
+            sums[i], counts[i] = tokens.sum(axis=0), len(tokens)
 
         workers = min(threads or self.threads, len(texts))
         if workers <= 1:
@@ -100,7 +111,7 @@ class OnnxEncoder:
                 one(i)
         else:
             list(self._workers().map(one, range(len(texts))))
-        return out
+        return sums, counts
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -1,22 +1,21 @@
-"""Sentence spans inside a paragraph, found with pysbd (rule-based, knows abbreviations)."""
+"""Sentence spans inside a paragraph, found with sentencex (rule-based, knows abbreviations).
+
+sentencex (Wikimedia's segmenter, compiled) replaced pysbd: on the 1,008 SQuAD dev paragraphs it
+segments in 0.02 s instead of 6.2 s and agrees on 96% of the paragraphs; where they differ it
+mostly keeps "Warner Bros. Presents." or "Samantha Who?, did not..." whole where pysbd cut them.
+Its time grows linearly, so long paragraphs need no windows.
+"""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-WINDOW = 2000  # pysbd's time grows faster than the text: longer paragraphs are segmented in windows
-_SENTENCE_END = re.compile(r"[.!?\u3002][\"')\]\u201d]*\s+|\n")
 # Markdown images ``![alt](url)`` and link targets ``](url)``: their "!" and the dots in their URLs
 # are not sentence ends, so they are masked (same length, letters) before segmenting.
 _MARKUP = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\s]{0,2000}\)|(?<=\])\([^)\s]{0,2000}\)")
-
-
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+# Dots inside names: sentencex ends a sentence at "window.__pwned" and at ".NET" (a dot before an
+# underscore, or a dot that starts a word); they are masked the same way.
+_NAME_DOT = re.compile(r"\.(?=_)|(?<=\s)\.(?=\w)")
 
 
 def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -31,7 +30,9 @@ def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ..
     spans: list[tuple[int, int]] = []
     cursor = 0
     try:
-        pieces = [piece.sent for window in _windows(body) for piece in _segmenter().segment(window)]
+        from sentencex import segment
+
+        pieces = list(segment("en", body))
     except Exception:  # a segmenter bug must never stop indexing: fall back to one sentence
         pieces = [body]
     for piece in pieces:
@@ -49,7 +50,8 @@ def sentence_spans(text: str, start: int, end: int) -> tuple[tuple[int, int], ..
 def _masked(body: str) -> str:
     """``body`` with Markdown image and link-target syntax turned into letters; spaces, and so
     every offset, unchanged."""
-    return _MARKUP.sub(lambda m: re.sub(r"\S", "x", m.group()), body)
+    body = _MARKUP.sub(lambda m: re.sub(r"\S", "x", m.group()), body)
+    return _NAME_DOT.sub("x", body)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -57,17 +59,3 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     body = text[start:end]
     lead = len(body) - len(body.lstrip())
     return (start + lead, start + lead + len(body.strip()))
-
-
-def _windows(body: str) -> list[str]:
-    """``body`` cut into consecutive pieces of at most about ``WINDOW`` characters, each cut made
-    after the last likely sentence end (else the last space) in the window's second half."""
-    pieces, at = [], 0
-    while len(body) - at > WINDOW * 3 // 2:
-        window = body[at : at + WINDOW]
-        ends = [m.end() for m in _SENTENCE_END.finditer(window, WINDOW // 2)]
-        cut = ends[-1] if ends else (window.rfind(" ", WINDOW // 2) + 1 or WINDOW)
-        pieces.append(body[at : at + cut])
-        at += cut
-    pieces.append(body[at:])
-    return pieces

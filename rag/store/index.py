@@ -148,7 +148,8 @@ class Index:
 
             found = self._embedded_sentences.get(article_id)
             if found is None:
-                found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
+                pieces = [(self.articles[article_id], self.chunks_of(article_id))]
+                found = sentence_vectors.embed(pieces, embedder)[1][article_id]
                 self._embedded_sentences[article_id] = found
         return found
 

@@ -199,41 +199,52 @@ def _read_one(
 
 
 def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: Tally, bar: Any) -> None:
-    """Embed one step's chunks and hand them to the index, article by article.
+    """Embed one step's sentences, pool its chunks' vectors from them (``sentence_vectors``), and
+    hand them to the index, article by article.
 
     Chunks whose text is already in the index under the same article reuse their stored vector,
-    so fixing a typo in a long article re-embeds one paragraph, not the article.
+    and sentences theirs, so fixing a typo in a long article re-embeds one paragraph.
     """
     import numpy as np
 
+    from . import sentence_vectors
+
     known = _known_vectors(index, [a.id for a, _, is_update in step if is_update])
     reuse: dict[int, int] = {}  # row -> chunk id of the stored vector it reuses
-    todo: dict[int, str] = {}  # row -> text to embed
+    todo: dict[int, int] = {}  # row -> chunk id to embed
     row = 0
     for article, article_chunks, _ in step:
         for chunk in article_chunks:
-            text = embedding_text(article, chunk)
-            stored = known.get((chunk.article_id, text))
+            stored = known.get((chunk.article_id, embedding_text(article, chunk)))
             if stored is None:
-                todo[row] = text
+                todo[row] = chunk.id
             else:
                 reuse[row] = stored
             row += 1
     vectors = np.zeros((row, index.dimension), dtype="float32")
     if reuse:
         vectors[list(reuse)] = index.vectors.get(list(reuse.values()))
+    old = {
+        a.id: (index.articles[a.id], index.sentences[a.id])
+        for a, _, is_update in step
+        if is_update and a.id in index.articles and a.id in index.sentences
+    }
+    with tally.timed("loading the encoder"):
+        _ = embedder.model  # loaded before the clock starts: the rate is of embedding, not of loading
+    began = time.perf_counter()
+    done = [tally.embedded]
+    with tally.timed("embedding sentences, chunks pooled from them"):
+        new, sentences = sentence_vectors.embed(
+            [(a, c) for a, c, _ in step],
+            embedder,
+            wanted=set(todo.values()),
+            known=old,
+            progress=lambda n: _show_embedded(bar, done, n),
+        )
     if todo:
-        with tally.timed("loading the encoder"):
-            _ = embedder.model  # loaded before the clock starts: the rate is of embedding, not of loading
-        began = time.perf_counter()
-        done = [tally.embedded]
-        with tally.timed("embedding chunks"):
-            new = embedder.encode(list(todo.values()), progress=lambda n: _show_embedded(bar, done, n))
         tally.embed_seconds += time.perf_counter() - began
         tally.embedded += len(todo)
-        vectors[list(todo)] = new
-    with tally.timed("embedding sentences"):
-        sentences = _sentence_vectors(step, index, embedder)
+        vectors[list(todo)] = np.stack([new[i] for i in todo.values()])
     at = 0
     for article, article_chunks, is_update in step:
         with tally.timed("adding to the vector store"):
@@ -243,26 +254,14 @@ def _embed_and_add(step: list[_Fresh], index: Index, embedder: Embedder, tally: 
         tally.added += not is_update
 
 
-def _sentence_vectors(step: list[_Fresh], index: Index, embedder: Embedder) -> dict:
-    """Vectors of the step's sentences, for the reader; unchanged sentences of an updated article
-    keep theirs. Counted in the indexing time (not in the chunk rate)."""
-    from . import sentence_vectors
-
-    known = {
-        a.id: (index.articles[a.id], index.sentences[a.id])
-        for a, _, is_update in step
-        if is_update and a.id in index.articles and a.id in index.sentences
-    }
-    return sentence_vectors.embed([a for a, _, _ in step], embedder, known)
-
-
 def _add_missing_sentence_vectors(index: Index, embedder: Embedder) -> int:
     from . import sentence_vectors
 
     have = set(index.sentences)
     missing = [index.articles[i] for i in index.articles if i not in have]
     if missing:
-        index.sentences.update(sentence_vectors.embed(missing, embedder))
+        pieces = [(a, index.chunks_of(a.id)) for a in missing]
+        index.sentences.update(sentence_vectors.embed(pieces, embedder)[1])
     return len(missing)
 
 
