@@ -1,0 +1,285 @@
+"""The rows of one generation held by a Milvus server: what ``rows.RowStore`` offers the index
+(articles, chunks, sentence vectors, BM25 search and document frequencies), read on demand.
+
+The layout is in ``milvus_layout.py``. BM25 is Milvus's own full-text search over each chunk's
+tokens (``lexical.terms``, the same tokens the local index keeps), with the same k1 and b, so it
+ranks as the local index does; a term's document frequency is a ``TEXT_MATCH`` count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IndexCorruptError, StoreUnavailableError
+from ..types import Article, Chunk
+from . import milvus_layout as layout
+from .milvus_vectors import WRITE_ROWS, _first_line
+from .rows import CACHED_ARTICLES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from pymilvus import MilvusClient
+
+    from .vectorstore import StoreSpec
+
+PAGE = 1000  # rows per page when reading a whole collection
+SEARCH_LIMIT = 16_384  # Milvus caps a search's limit here
+
+
+class MilvusRows:
+    """The rows of generation ``generation`` of the index ``spec.collection``; ``counts`` are its
+    manifest's (None while it is being written: then they are counted)."""
+
+    def __init__(
+        self,
+        client: MilvusClient,
+        spec: StoreSpec,
+        generation: str,
+        counts: dict[str, int] | None = None,
+        hint: str = "",
+    ) -> None:
+        self.client = client
+        self.spec = spec
+        self.generation = generation
+        self.chunks_collection = layout.chunks_name(spec.collection, generation)
+        self.articles_collection = layout.articles_name(spec.collection, generation)
+        self.counts = counts
+        self.writable = counts is None
+        self.hint = hint
+        self._cache: OrderedDict[str, Article] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---- reading --------------------------------------------------------------------------
+    def article(self, article_id: str) -> Article | None:
+        with self._lock:
+            found = self._cache.get(article_id)
+            if found is not None:
+                self._cache.move_to_end(article_id)
+                return found
+        rows = self._query(
+            self.articles_collection,
+            f"article == {layout.literal(article_id)} and part == {layout.literal(layout.ROW)}",
+            ["piece", "body", "checksum"],
+        )
+        if not rows:
+            return None
+        article, intact = layout.article_from_pieces(rows)
+        if not intact:
+            raise IndexCorruptError(
+                f"the row of article {article.doc!r} in the Milvus collection {self.articles_collection} "
+                f"in {self.spec} is damaged. {self.hint}".strip()
+            )
+        with self._lock:
+            self._cache[article_id] = article
+            while len(self._cache) > CACHED_ARTICLES:
+                self._cache.popitem(last=False)
+        return article
+
+    def article_id_of(self, doc: str) -> str | None:
+        rows = self._query(
+            self.articles_collection, f"doc == {layout.literal(doc)} and piece == 0", ["article"]
+        )
+        return rows[0]["article"] if rows else None
+
+    def has_article(self, article_id: str) -> bool:
+        key = f"{article_id}/{layout.ROW}/0"
+        return bool(
+            self._call("read", self.client.get, self.articles_collection, ids=[key], output_fields=["key"])
+        )
+
+    def _firsts(self, part: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        where = f"part == {layout.literal(part)} and piece == 0"
+        return self._pages(self.articles_collection, where, fields)
+
+    def article_ids(self) -> Iterator[str]:
+        rows = sorted(self._firsts(layout.ROW, ["article", "doc"]), key=lambda r: r["doc"])
+        return (r["article"] for r in rows)
+
+    def sentence_ids(self) -> Iterator[str]:
+        return (r["article"] for r in self._firsts(layout.SENTENCES, ["article"]))
+
+    def docs(self) -> dict[str, tuple[str, str, str]]:
+        """{doc: (article id, file sha256, file stamp)}: what an update compares files with."""
+        rows = self._firsts(layout.ROW, ["article", "doc", "sha256", "stamp"])
+        return {r["doc"]: (r["article"], r["sha256"], r["stamp"]) for r in rows}
+
+    def count(self, table: str) -> int:
+        """Rows in ``articles`` or ``chunks`` (from the manifest once the generation is saved)."""
+        if self.counts is not None:
+            return int(self.counts.get(table, 0))
+        if table == "chunks":
+            where, collection = "", self.chunks_collection
+        else:
+            where, collection = (
+                f"part == {layout.literal(layout.ROW)} and piece == 0",
+                self.articles_collection,
+            )
+        rows = self._query(collection, where, ["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def paragraph_count(self) -> int:
+        if self.counts is not None:
+            return int(self.counts.get("paragraphs", 0))
+        return sum(int(r["paragraphs"]) for r in self._firsts(layout.ROW, ["paragraphs"]))
+
+    def chunk(self, chunk_id: int) -> Chunk | None:
+        rows = self._call(
+            "read",
+            self.client.get,
+            self.chunks_collection,
+            ids=[int(chunk_id)],
+            output_fields=layout.CHUNK_FIELDS,
+        )
+        return self.chunk_of(rows[0]) if rows else None
+
+    def chunk_of(self, row: dict[str, Any]) -> Chunk | None:
+        """The chunk of a chunk row (``layout.CHUNK_FIELDS``), its text cut from its article's."""
+        article = self.article(row["article"])
+        if article is None:
+            return None
+        start, end = int(row["start"]), int(row["end"])
+        return Chunk(int(row["id"]), article.id, int(row["paragraph"]), start, end, article.text[start:end])
+
+    def chunk_ids(self) -> Iterator[int]:
+        return iter(sorted(int(r["id"]) for r in self._pages(self.chunks_collection, "", ["id"])))
+
+    def chunk_ids_of(self, article_id: str) -> list[int]:
+        rows = self._query(
+            self.chunks_collection, f"article == {layout.literal(article_id)}", ["id", "start", "end"]
+        )
+        return [int(r["id"]) for r in sorted(rows, key=lambda r: (r["start"], r["end"], r["id"]))]
+
+    def sentences(self, article_id: str) -> npt.NDArray[np.float16] | None:
+        where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
+        rows = self._query(self.articles_collection, where, ["piece", "body", "paragraphs"])
+        return layout.sentences_from_pieces(rows) if rows else None
+
+    def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first."""
+        return [(int(r["id"]), s) for r, s in self.search_lexical(tokens, k)]
+
+    def search_lexical(self, tokens: list[str], k: int) -> list[tuple[dict[str, Any], float]]:
+        """Chunk rows (``layout.CHUNK_FIELDS``) and BM25 scores of Milvus's full-text search.
+        Milvus multiplies Lucene's BM25 by k1 + 1 (and milvus-lite gives it as a negative
+        distance): divided back, the scores are ``lexical.rank``'s."""
+        if not tokens or k <= 0:
+            return []
+        found = self._call(
+            "search",
+            self.client.search,
+            self.chunks_collection,
+            data=[" ".join(tokens)],
+            anns_field="sparse",
+            limit=min(k, SEARCH_LIMIT),
+            search_params={"metric_type": "BM25"},
+            output_fields=layout.CHUNK_FIELDS,
+        )
+        return [
+            ({**h["entity"], "id": h["id"]}, abs(float(h["distance"])) / (layout.BM25_K1 + 1))
+            for h in found[0]
+        ]
+
+    def document_frequency(self, term: str) -> int:
+        if not term:
+            return 0
+        rows = self._query(self.chunks_collection, f"TEXT_MATCH(terms, {layout.literal(term)})", ["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    # ---- writing (a generation being written only) -----------------------------------------
+    def put(
+        self,
+        article: Article,
+        chunks: list[Chunk],
+        tokens: list[list[str]],
+        sentences: npt.ArrayLike | None,
+        vectors: npt.NDArray[np.float32],
+    ) -> None:
+        """Store ``article`` with its chunks (their BM25 tokens and vectors), replacing its old rows."""
+        self.delete(article.id)
+        rows = [
+            {
+                "id": int(c.id),
+                "article": c.article_id,
+                "paragraph": c.paragraph,
+                "start": c.start,
+                "end": c.end,
+                "terms": layout.cut(" ".join(t), layout.TERMS_BYTES)[0],
+                "vector": v,
+            }
+            for c, t, v in zip(chunks, tokens, vectors.tolist())
+        ]
+        self._insert(self.chunks_collection, rows)
+        pieces = layout.article_pieces(article)
+        if sentences is not None:
+            pieces += layout.sentence_pieces(article.id, sentences)
+        self._insert(self.articles_collection, pieces)
+
+    def set_sentences(self, article_id: str, sentences: npt.ArrayLike) -> None:
+        where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
+        self._call("delete from", self.client.delete, self.articles_collection, filter=where)
+        self._insert(self.articles_collection, layout.sentence_pieces(article_id, sentences))
+
+    def delete(self, article_id: str) -> list[int]:
+        """Forget the article and its chunks; returns the chunk ids it had."""
+        old = self.chunk_ids_of(article_id)
+        where = f"article == {layout.literal(article_id)}"
+        with self._lock:
+            self._cache.pop(article_id, None)
+        if old:
+            self._call("delete from", self.client.delete, self.chunks_collection, filter=where)
+        self._call("delete from", self.client.delete, self.articles_collection, filter=where)
+        return old
+
+    def copy_from(self, other: MilvusRows, vector_field: str = "vector") -> None:
+        """Every row of ``other`` (the committed generation) into this one."""
+        fields = [*layout.CHUNK_FIELDS, "terms", vector_field]
+        self._insert(self.chunks_collection, list(other._pages(other.chunks_collection, "", fields)))
+        where = f"part != {layout.literal(layout.MANIFEST)}"
+        pieces = list(other._pages(other.articles_collection, where, ["*"]))
+        self._insert(
+            self.articles_collection, [{k: v for k, v in r.items() if k != "sparse"} for r in pieces]
+        )
+
+    def flush(self) -> None:
+        for name in (self.chunks_collection, self.articles_collection):
+            self._call("flush", self.client.flush, name)
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
+        for begin in range(0, len(rows), WRITE_ROWS):
+            self._call("write to", self.client.insert, collection, rows[begin : begin + WRITE_ROWS])
+
+    def _query(self, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
+        return list(self._call("read", self.client.query, collection, filter=where, output_fields=fields))
+
+    def _pages(self, collection: str, where: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        pages = self._call(
+            "read",
+            self.client.query_iterator,
+            collection,
+            batch_size=PAGE,
+            filter=where,
+            output_fields=fields,
+        )
+        try:
+            while True:
+                page = self._call("read", pages.next)
+                if not page:
+                    return
+                yield from page
+        finally:
+            pages.close()
+
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"could not {what} the Milvus collections of generation {self.generation} of "
+                f"{self.spec.collection} in {self.spec} ({_first_line(exc)}); check that the server is "
+                "up, then try again"
+            ) from None
