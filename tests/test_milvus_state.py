@@ -220,3 +220,22 @@ def test_a_second_indexer_is_refused_while_one_writes(milvus_server, tmp_path, e
     assert generations(store) == []  # the refused run wrote nothing
     update_index(SAMPLES, settings, embedder=embedder, progress=False)  # the lock was released
     assert len(Index.load(settings.index_dir, settings).articles) == 2
+
+
+@pytest.mark.model
+def test_a_scratch_index_for_rag_eval_leaves_the_served_index_alone_and_is_dropped(
+    milvus_server, tmp_path, embedder
+):
+    from rag.store.factory import scratch_index
+
+    store = on(milvus_server, "served")
+    settings = Settings(index_dir=tmp_path / "index", store=store)
+    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    served = generations(store)
+    with scratch_index(settings, tmp_path / "scratch") as scratch:
+        assert scratch.store != store
+        update_index(SAMPLES, scratch, embedder=embedder, progress=False)
+        assert len(Index.load(scratch.index_dir, scratch).articles) == 2
+    assert generations(store) == served
+    names = client_for(store_spec(settings)).list_collections()
+    assert not [n for n in names if "scratch" in n]

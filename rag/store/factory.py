@@ -43,6 +43,28 @@ def holds_everything(settings: Settings) -> bool:
 
 
 @contextmanager
+def scratch_index(settings: Settings, folder: Path) -> Iterator[Settings]:
+    """Settings for a throw-away index (``rag eval --articles``): in ``folder``, or, when a Milvus
+    server holds the index, under a collection name of its own that is dropped afterwards (the
+    index that serves is never touched)."""
+    import os
+    from dataclasses import replace
+
+    if not holds_everything(settings):
+        yield settings.with_(index_dir=folder)
+        return
+    from .milvus_generations import drop_index
+    from .milvus_vectors import client_for
+
+    spec = store_spec(settings)
+    spec = replace(spec, collection=f"{spec.collection}_scratch{os.getpid()}")
+    try:
+        yield settings.with_(index_dir=folder, store=str(spec))
+    finally:
+        drop_index(client_for(spec, settings.milvus_token), spec)
+
+
+@contextmanager
 def writer_lock_for(settings: Settings, notify: Callable[[str], None]) -> Iterator[None]:
     """One writer at a time: the index folder's lock file, or a Milvus server's lock row."""
     if not holds_everything(settings):

@@ -16,7 +16,7 @@ from ..ingest import chunk_article, doc_name, embedding_text, parse_article, rea
 from ..ingest.folder import file_stamp
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
-from .factory import writer_lock_for
+from .factory import holds_everything, store_spec, writer_lock_for
 from .index import Index, chunking_of, rebuild_hint
 from .lock import remove_unfinished_saves
 from .tally import Tally
@@ -82,7 +82,7 @@ def update_index(
             with tally.timed("writing"):
                 index.save(settings.index_dir)
     return IndexReport(
-        index_dir=str(settings.index_dir),
+        index_dir=str(store_spec(settings)) if holds_everything(settings) else str(settings.index_dir),
         articles=len(index.articles),
         paragraphs=index.paragraph_count,
         chunks=len(index.chunks),

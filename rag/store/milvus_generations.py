@@ -90,3 +90,13 @@ def check_compatible(manifest: dict[str, Any], spec: StoreSpec, settings: Settin
     for key in ("data", "dimension", "counts"):
         if key not in manifest:
             raise IndexCorruptError(f"the manifest of the index in {spec} lacks {key!r}. {hint}")
+
+
+def drop_index(client: MilvusClient, spec: StoreSpec) -> None:
+    """Forget the whole index ``spec`` names: its alias, every generation and its lock row."""
+    base = spec.collection
+    if base in _call(spec, base, "look for the alias", client.list_aliases).get("aliases", []):
+        _call(spec, base, "drop the alias", client.drop_alias, base)
+    drop_old(client, spec, keep=set())
+    if _call(spec, base, "look for", client.has_collection, layout.state_name(base)):
+        _call(spec, base, "drop the lock of", client.drop_collection, layout.state_name(base))
