@@ -17,6 +17,7 @@ from conftest import EVALSETS, ROOT, SAMPLES
 
 from rag.errors import IndexMissingError, IndexWriteError
 from rag.settings import Settings
+from rag.store import lexical
 from rag.store import milvus_layout as layout
 from rag.store.index import Index, store_spec
 from rag.store.indexer import update_index
@@ -113,6 +114,10 @@ def test_a_process_with_no_index_folder_answers_the_seed_questions_as_the_indexi
         assert citations(answered) == citations(mine) == citations(answer_to_dict(local.ask(question)))
         assert answered["answer"] == mine["answer"] and answered["abstained"] == mine["abstained"]
     assert sum(bool(a["citations"]) for a in remote) == 11  # one seed question is unanswerable
+    words = {t for q in questions for t in lexical.terms(q)} | {"nato", "zanzibar"}
+    theirs, n_milvus = on_milvus.index.document_frequencies()
+    ours, n_local = sample_index.document_frequencies()
+    assert n_milvus == n_local and {t: theirs[t] for t in words} == {t: ours[t] for t in words}
 
 
 @pytest.mark.model
@@ -136,6 +141,9 @@ def test_an_article_added_or_deleted_through_one_process_is_seen_by_another_with
     assert "1 added" in rag(store, tmp_path / "c", "index", str(samples), "--quiet")  # another process
     served = app.index()
     assert served is not before and len(served.articles) == 3
+    herons = served.chunks_of(served.article_by_doc("herons.md").id)  # each with the title "Heron survey"
+    assert before.document_frequencies()[0]["heron"] == 0
+    assert served.document_frequencies()[0]["heron"] == len(herons) > 0
     answer = app.assistant.ask(HERON_QUESTION)
     assert "412 grey herons" in answer.text and answer.citations[0].doc == "herons.md"
     assert served.article_by_doc("herons.md").text.startswith("# Heron survey")
@@ -146,6 +154,7 @@ def test_an_article_added_or_deleted_through_one_process_is_seen_by_another_with
     out = json.loads(rag(store, tmp_path / "d", "ask", HERON_QUESTION, "--json"))
     assert all(c["doc"] != "herons.md" for c in out["citations"])
     assert len(app.index().articles) == 2 and app.index().article_by_doc("herons.md") is None
+    assert app.index().document_frequencies()[0]["heron"] == 0
 
 
 KILLABLE = """

@@ -61,7 +61,7 @@ def drop_old(client: MilvusClient, spec: StoreSpec, keep: set[str]) -> None:
     """Drop the collections of generations not in ``keep`` (older ones, and unfinished writes)."""
     base = spec.collection
     for name in _call(spec, base, "list the collections beside", client.list_collections):
-        for make in (layout.chunks_name, layout.articles_name):
+        for make in layout.GENERATION_COLLECTIONS:
             prefix = make(base, "")
             if name.startswith(prefix) and name.removeprefix(prefix) not in keep:
                 _call(spec, name, "drop an old generation,", client.drop_collection, name)

@@ -81,7 +81,7 @@ class MilvusIndex(Index):
         manifest = json.loads(found[0]["body"])
         check_compatible(manifest, spec, settings)
         rows = MilvusRows(client, spec, generation, manifest["counts"], rebuild_hint(spec))
-        for name in (rows.chunks_collection, rows.articles_collection):
+        for name in (rows.chunks_collection, rows.articles_collection, rows.terms_collection):
             _call(spec, name, "load", client.load_collection, name)
         vectors = StateVectors(
             client, spec, rows.chunks_collection, manifest["dimension"], settings.milvus_index
@@ -207,6 +207,7 @@ class MilvusIndex(Index):
                 self.client,
                 fresh.articles_collection,
             )
+            fresh.terms.create()
             if self.rows is not None:
                 fresh.copy_from(self.rows)
             self.rows, self.writing = fresh, True

@@ -6,6 +6,8 @@ For ``RAG_STORE=milvus://HOST:PORT/C`` each generation ``G`` (a build or an upda
     C_chunks_G     id (the chunk id), article, paragraph, start, end, terms (the chunk's BM25
                    tokens, ``lexical.terms`` of its embedding text, with the standard analyzer and
                    text match), vector (dense), sparse (made by a BM25 function from terms)
+    C_terms_G      term (the key), df: the chunks holding each BM25 term (a lookup by key per
+                   question, for the reader's word weights; kept up to date as articles change)
     C_articles_G   pieces: part "row" (the article row as JSON, as ``article_rows`` makes it, cut
                    into pieces; piece 0 also carries doc, sha256, file stamp, paragraph count and
                    the row hash), part "sentences" (the reader's float16 sentence vectors,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 PIECE_BYTES = 60_000  # Milvus VARCHAR holds at most 65,535 bytes
 TERMS_BYTES = 65_000  # a chunk's BM25 tokens beyond this are dropped (chunks are far shorter)
+TERM_BYTES = 512  # longer "words" get no document frequency row (they count as never seen)
 ROW, SENTENCES, MANIFEST = "row", "sentences", "manifest"
 BM25_K1, BM25_B = 1.5, 0.75  # as lexical.rank scores (Lucene's BM25, as bm25s computes it)
 CHUNK_FIELDS = ["id", "article", "paragraph", "start", "end"]  # what a search returns of a chunk
@@ -43,6 +46,13 @@ def chunks_name(base: str, generation: str) -> str:
 
 def articles_name(base: str, generation: str) -> str:
     return f"{base}_articles_{generation}"
+
+
+def terms_name(base: str, generation: str) -> str:
+    return f"{base}_terms_{generation}"
+
+
+GENERATION_COLLECTIONS = (chunks_name, articles_name, terms_name)  # what one generation is
 
 
 def state_name(base: str) -> str:
@@ -72,7 +82,6 @@ def create_chunks(client: MilvusClient, name: str, dimension: int, index_type: s
         DataType.VARCHAR,
         max_length=65_535,
         enable_analyzer=True,  # the tokens are ours already: the standard tokenizer splits on spaces
-        enable_match=True,  # TEXT_MATCH counts the chunks holding a term (document frequencies)
         analyzer_params={"tokenizer": "standard"},
     )
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
@@ -117,6 +126,18 @@ def create_pieces(client: MilvusClient, name: str) -> None:
     params = client.prepare_index_params()
     params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
     params.add_index(field_name="article", index_type="INVERTED")
+    client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+
+
+def create_terms(client: MilvusClient, name: str) -> None:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=TERM_BYTES)
+    schema.add_field("df", DataType.INT64)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+    params = client.prepare_index_params()
+    params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
     client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
 

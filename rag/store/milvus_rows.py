@@ -3,19 +3,20 @@
 
 The layout is in ``milvus_layout.py``. BM25 is Milvus's own full-text search over each chunk's
 tokens (``lexical.terms``, the same tokens the local index keeps), with the same k1 and b, so it
-ranks as the local index does; a term's document frequency is a ``TEXT_MATCH`` count.
+ranks as the local index does; the document frequencies are in ``milvus_terms.py``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, StoreUnavailableError
 from ..types import Article, Chunk
 from . import milvus_layout as layout
+from .milvus_terms import TermCounts
 from .milvus_vectors import WRITE_ROWS, _first_line
 from .rows import CACHED_ARTICLES
 
@@ -47,6 +48,8 @@ class MilvusRows:
         self.generation = generation
         self.chunks_collection = layout.chunks_name(spec.collection, generation)
         self.articles_collection = layout.articles_name(spec.collection, generation)
+        self.terms_collection = layout.terms_name(spec.collection, generation)
+        self.terms = TermCounts(client, self.terms_collection, self._call)
         self.counts = counts
         self.writable = counts is None
         self.hint = hint
@@ -184,10 +187,7 @@ class MilvusRows:
         ]
 
     def document_frequency(self, term: str) -> int:
-        if not term:
-            return 0
-        rows = self._query(self.chunks_collection, f"TEXT_MATCH(terms, {layout.literal(term)})", ["count(*)"])
-        return int(rows[0]["count(*)"])
+        return self.terms.get([term]).get(term, 0)
 
     # ---- writing (a generation being written only) -----------------------------------------
     def put(
@@ -213,6 +213,8 @@ class MilvusRows:
             for c, t, v in zip(chunks, tokens, vectors.tolist())
         ]
         self._insert(self.chunks_collection, rows)
+        for row in rows:
+            self.terms.count(row["terms"].split(), +1)
         pieces = layout.article_pieces(article)
         if sentences is not None:
             pieces += layout.sentence_pieces(article.id, sentences)
@@ -225,8 +227,11 @@ class MilvusRows:
 
     def delete(self, article_id: str) -> list[int]:
         """Forget the article and its chunks; returns the chunk ids it had."""
-        old = self.chunk_ids_of(article_id)
         where = f"article == {layout.literal(article_id)}"
+        chunks = self._query(self.chunks_collection, where, ["id", "terms"])
+        for chunk in chunks:
+            self.terms.count(chunk["terms"].split(), -1)
+        old = [int(c["id"]) for c in chunks]
         with self._lock:
             self._cache.pop(article_id, None)
         if old:
@@ -234,24 +239,30 @@ class MilvusRows:
         self._call("delete from", self.client.delete, self.articles_collection, filter=where)
         return old
 
-    def copy_from(self, other: MilvusRows, vector_field: str = "vector") -> None:
-        """Every row of ``other`` (the committed generation) into this one."""
-        fields = [*layout.CHUNK_FIELDS, "terms", vector_field]
-        self._insert(self.chunks_collection, list(other._pages(other.chunks_collection, "", fields)))
+    def copy_from(self, other: MilvusRows) -> None:
+        """Every row of ``other`` (the committed generation) into this one, a page at a time."""
+        fields = [*layout.CHUNK_FIELDS, "terms", "vector"]
+        self._insert(self.chunks_collection, other._pages(other.chunks_collection, "", fields))
         where = f"part != {layout.literal(layout.MANIFEST)}"
-        pieces = list(other._pages(other.articles_collection, where, ["*"]))
-        self._insert(
-            self.articles_collection, [{k: v for k, v in r.items() if k != "sparse"} for r in pieces]
-        )
+        self._insert(self.articles_collection, other._pages(other.articles_collection, where, ["*"]))
+        self.terms.copy_from(other._pages(other.terms_collection, "", ["key", "df"]))
 
     def flush(self) -> None:
-        for name in (self.chunks_collection, self.articles_collection):
+        self.terms.apply()
+        for name in (self.chunks_collection, self.articles_collection, self.terms_collection):
             self._call("flush", self.client.flush, name)
 
     # ---- helpers --------------------------------------------------------------------------
-    def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
-        for begin in range(0, len(rows), WRITE_ROWS):
-            self._call("write to", self.client.insert, collection, rows[begin : begin + WRITE_ROWS])
+    def _insert(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Write ``rows`` (a list, or rows read a page at a time) in batches of ``WRITE_ROWS``."""
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append({k: v for k, v in row.items() if k != "sparse"})  # Milvus makes that one
+            if len(batch) >= WRITE_ROWS:
+                self._call("write to", self.client.insert, collection, batch)
+                batch = []
+        if batch:
+            self._call("write to", self.client.insert, collection, batch)
 
     def _query(self, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
         return list(self._call("read", self.client.query, collection, filter=where, output_fields=fields))
