@@ -4,8 +4,8 @@ articles cut into rows of at most 60,000 bytes.
 For ``RAG_STORE=milvus://HOST:PORT/C`` each generation ``G`` (a build or an update) has::
 
     C_chunks_G     id (the chunk id), article, paragraph, start, end, terms (the chunk's BM25
-                   tokens, ``lexical.terms`` of its embedding text, with the standard analyzer and
-                   text match), vector (dense), sparse (made by a BM25 function from terms)
+                   tokens, ``lexical.terms`` of its embedding text, with the standard analyzer),
+                   vector (dense), sparse (made by a BM25 function from terms)
     C_terms_G      term (the key), df: the chunks holding each BM25 term (a lookup by key per
                    question, for the reader's word weights; kept up to date as articles change)
     C_articles_G   pieces: part "row" (the article row as JSON, as ``article_rows`` makes it, cut

@@ -8,8 +8,6 @@ ranks as the local index does; the document frequencies are in ``milvus_terms.py
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +16,7 @@ from ..types import Article, Chunk
 from . import milvus_layout as layout
 from .milvus_terms import TermCounts
 from .milvus_vectors import WRITE_ROWS, _first_line
+from .recent import Recent
 from .rows import CACHED_ARTICLES
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from .vectorstore import StoreSpec
 
 PAGE = 1000  # rows per page when reading a whole collection
+CACHED_TERMS = 100_000  # document frequencies kept (a committed generation's never change)
 SEARCH_LIMIT = 16_384  # Milvus caps a search's limit here
 
 
@@ -53,16 +53,15 @@ class MilvusRows:
         self.counts = counts
         self.writable = counts is None
         self.hint = hint
-        self._cache: OrderedDict[str, Article] = OrderedDict()
-        self._lock = threading.Lock()
+        self._articles: Recent[str, Article] = Recent(CACHED_ARTICLES)
+        self._sentences: Recent[str, npt.NDArray[np.float16]] = Recent(CACHED_ARTICLES)
+        self._frequencies: Recent[str, int] = Recent(CACHED_TERMS)
 
     # ---- reading --------------------------------------------------------------------------
     def article(self, article_id: str) -> Article | None:
-        with self._lock:
-            found = self._cache.get(article_id)
-            if found is not None:
-                self._cache.move_to_end(article_id)
-                return found
+        found = self._articles.get(article_id)
+        if found is not None:
+            return found
         rows = self._query(
             self.articles_collection,
             f"article == {layout.literal(article_id)} and part == {layout.literal(layout.ROW)}",
@@ -76,10 +75,7 @@ class MilvusRows:
                 f"the row of article {article.doc!r} in the Milvus collection {self.articles_collection} "
                 f"in {self.spec} is damaged. {self.hint}".strip()
             )
-        with self._lock:
-            self._cache[article_id] = article
-            while len(self._cache) > CACHED_ARTICLES:
-                self._cache.popitem(last=False)
+        self._articles.put(article_id, article)
         return article
 
     def article_id_of(self, doc: str) -> str | None:
@@ -150,20 +146,15 @@ class MilvusRows:
     def chunk_ids(self) -> Iterator[int]:
         return iter(sorted(int(r["id"]) for r in self._pages(self.chunks_collection, "", ["id"])))
 
-    def chunk_ids_of(self, article_id: str) -> list[int]:
-        rows = self._query(
-            self.chunks_collection, f"article == {layout.literal(article_id)}", ["id", "start", "end"]
-        )
-        return [int(r["id"]) for r in sorted(rows, key=lambda r: (r["start"], r["end"], r["id"]))]
-
     def sentences(self, article_id: str) -> npt.NDArray[np.float16] | None:
-        where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
-        rows = self._query(self.articles_collection, where, ["piece", "body", "paragraphs"])
-        return layout.sentences_from_pieces(rows) if rows else None
-
-    def search_terms(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the best ``k`` chunks holding any of ``tokens``, best first."""
-        return [(int(r["id"]), s) for r, s in self.search_lexical(tokens, k)]
+        found = self._sentences.get(article_id)
+        if found is None:
+            where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
+            rows = self._query(self.articles_collection, where, ["piece", "body", "paragraphs"])
+            found = layout.sentences_from_pieces(rows) if rows else None
+            if found is not None and not self.writable:
+                self._sentences.put(article_id, found)
+        return found
 
     def search_lexical(self, tokens: list[str], k: int) -> list[tuple[dict[str, Any], float]]:
         """Chunk rows (``layout.CHUNK_FIELDS``) and BM25 scores of Milvus's full-text search.
@@ -187,7 +178,12 @@ class MilvusRows:
         ]
 
     def document_frequency(self, term: str) -> int:
-        return self.terms.get([term]).get(term, 0)
+        found = self._frequencies.get(term)
+        if found is None:
+            found = self.terms.get([term]).get(term, 0)
+            if not self.writable:  # a committed generation never changes
+                self._frequencies.put(term, found)
+        return found
 
     # ---- writing (a generation being written only) -----------------------------------------
     def put(
@@ -232,8 +228,8 @@ class MilvusRows:
         for chunk in chunks:
             self.terms.count(chunk["terms"].split(), -1)
         old = [int(c["id"]) for c in chunks]
-        with self._lock:
-            self._cache.pop(article_id, None)
+        self._articles.drop(article_id)
+        self._sentences.drop(article_id)
         if old:
             self._call("delete from", self.client.delete, self.chunks_collection, filter=where)
         self._call("delete from", self.client.delete, self.articles_collection, filter=where)
