@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,6 +155,10 @@ class Index:
                 found = sentence_vectors.embed([self.articles[article_id]], embedder)[article_id]
                 self._embedded_sentences[article_id] = found
         return found
+
+    def prefetch(self, article_ids: Iterable[str]) -> None:
+        """Read these articles now, in one request where the rows are on a server; here they are
+        read from disk as they are needed."""
 
     def embedding_text(self, chunk: Chunk) -> str:
         return embedding_text(self.articles[chunk.article_id], chunk)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from .factory import chunking_of, store_spec
 from .folder import FORMAT_VERSION
 from .index import Index
 from .loading import encoder_of
+from .milvus_draft import MilvusDraft
 from .milvus_generations import StateVectors, check_compatible, committed_generation, drop_old, rebuild_hint
 from .milvus_rows import MilvusRows
 from .milvus_vectors import _call, client_for
@@ -53,11 +54,8 @@ class MilvusIndex(Index):
         self.settings = settings
         self.spec = store_spec(settings)
         self.client = client
-        self.writing = False  # True once the rows are those of a new, unsaved generation
-        self._checked = (
-            0.0,
-            self.manifest.get("data", ""),
-        )  # when the alias was last read, and what it named
+        self.draft_rows: MilvusDraft | None = None  # the new generation's rows, until it is saved
+        self._checked_at = 0.0  # when the alias was last read (time.monotonic())
 
     # ---- opening ----------------------------------------------------------------------------
     @classmethod
@@ -119,12 +117,11 @@ class MilvusIndex(Index):
     def newer(self) -> MilvusIndex | None:
         """The generation that serves now, if it is not this one (the alias is read at most every
         ``CHECK_EVERY`` seconds)."""
-        checked, seen = self._checked
-        if time.monotonic() - checked < CHECK_EVERY:
+        if time.monotonic() - self._checked_at < CHECK_EVERY:
             return None
+        self._checked_at = time.monotonic()
         generation = committed_generation(self.client, self.spec)
-        self._checked = (time.monotonic(), generation or seen)
-        if generation is None or generation == self.manifest.get("data") or self.writing:
+        if generation is None or generation == self.manifest.get("data") or self.draft_rows is not None:
             return None
         return MilvusIndex.open(self.settings)
 
@@ -132,7 +129,7 @@ class MilvusIndex(Index):
     def chunks_of(self, article_id: str) -> list[Chunk]:
         if self.rows is None:
             return []
-        rows = self.rows._query(
+        rows = self.rows.query(
             self.rows.chunks_collection, f"article == {layout.literal(article_id)}", layout.CHUNK_FIELDS
         )
         chunks = [self.rows.chunk_of(r) for r in rows]
@@ -162,6 +159,10 @@ class MilvusIndex(Index):
         hits = ((self.rows.chunk_of(r), s) for r, s in self.rows.search_lexical(lexical.terms(query), k))
         return [(c, s) for c, s in hits if c is not None]
 
+    def prefetch(self, article_ids: Iterable[str]) -> None:
+        if self.rows is not None:
+            self.rows.prefetch(article_ids)
+
     # ---- changing ---------------------------------------------------------------------------
     def add(
         self,
@@ -184,37 +185,19 @@ class MilvusIndex(Index):
         self.writable().delete(article_id)
         self._embedded_sentences.pop(article_id, None)
 
-    def writable(self) -> MilvusRows:  # type: ignore[override]
+    def writable(self) -> MilvusDraft:  # type: ignore[override]
         """The rows of the next generation: new collections, filled with the committed rows."""
-        if not self.writing or self.rows is None:
+        if self.draft_rows is None:
             generation = str(time.time_ns())
-            fresh = MilvusRows(self.client, self.spec, generation, None, rebuild_hint(self.spec))
-            _call(
-                self.spec,
-                fresh.chunks_collection,
-                "create",
-                layout.create_chunks,
-                self.client,
-                fresh.chunks_collection,
-                self.dimension,
-                self.settings.milvus_index,
-            )
-            _call(
-                self.spec,
-                fresh.articles_collection,
-                "create",
-                layout.create_pieces,
-                self.client,
-                fresh.articles_collection,
-            )
-            fresh.terms.create()
+            fresh = MilvusDraft(self.client, self.spec, generation, None, rebuild_hint(self.spec))
+            fresh.create(self.dimension, self.settings.milvus_index)
             if self.rows is not None:
                 fresh.copy_from(self.rows)
-            self.rows, self.writing = fresh, True
+            self.rows = self.draft_rows = fresh
             self.vectors = StateVectors(
                 self.client, self.spec, fresh.chunks_collection, self.dimension, self.settings.milvus_index
             )
-        return self.rows
+        return self.draft_rows
 
     def vectors_stale(self) -> bool:
         return False
@@ -234,25 +217,22 @@ class MilvusIndex(Index):
             "paragraphs": rows.paragraph_count(),
             "chunks": rows.count("chunks"),
         }
-        manifest = self._manifest(rows.generation, counts)
+        current = committed_generation(self.client, self.spec)  # kept for readers in flight
+        manifest = self._manifest(rows.generation, counts, current or "")
         body = json.dumps(manifest, indent=2)
         row = layout.piece_row(layout.MANIFEST, layout.MANIFEST, 0, body) | {"key": layout.MANIFEST}
-        rows._insert(rows.articles_collection, [row])
+        rows.insert(rows.articles_collection, [row])
         rows.flush()
         hook("data-written")
         hook("data-renamed")
         alias = self.spec.collection
-        switch = (
-            self.client.alter_alias
-            if committed_generation(self.client, self.spec)
-            else self.client.create_alias
-        )
+        switch = self.client.alter_alias if current else self.client.create_alias
         _call(self.spec, alias, "point the alias at", switch, rows.chunks_collection, alias)
-        self.manifest, rows.counts, rows.writable, self.writing = manifest, counts, False, False
-        self._checked = (time.monotonic(), rows.generation)
+        self.manifest, rows.counts, rows.writable, self.draft_rows = manifest, counts, False, None
+        self._checked_at = time.monotonic()
         drop_old(self.client, self.spec, keep={rows.generation, manifest["previous"]})
 
-    def _manifest(self, generation: str, counts: dict[str, int]) -> dict[str, Any]:
+    def _manifest(self, generation: str, counts: dict[str, int], previous: str) -> dict[str, Any]:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store = self.vectors.describe()
         return {
@@ -268,5 +248,5 @@ class MilvusIndex(Index):
             "built_at": self.manifest.get("built_at", now),
             "updated_at": now,
             "data": generation,
-            "previous": self.manifest.get("data", ""),
+            "previous": previous,
         }

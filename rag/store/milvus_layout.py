@@ -3,7 +3,8 @@ articles cut into rows of at most 60,000 bytes.
 
 For ``RAG_STORE=milvus://HOST:PORT/C`` each generation ``G`` (a build or an update) has::
 
-    C_chunks_G     id (the chunk id), article, paragraph, start, end, terms (the chunk's BM25
+    C_chunks_G     id (the chunk id), article, paragraph, start, end, text (the chunk's text, so
+                   a hit needs no read of its article; "" past 60,000 bytes), terms (its BM25
                    tokens, ``lexical.terms`` of its embedding text, with the standard analyzer),
                    vector (dense), sparse (made by a BM25 function from terms)
     C_terms_G      term (the key), df: the chunks holding each BM25 term (a lookup by key per
@@ -37,7 +38,7 @@ TERMS_BYTES = 65_000  # a chunk's BM25 tokens beyond this are dropped (chunks ar
 TERM_BYTES = 512  # longer "words" get no document frequency row (they count as never seen)
 ROW, SENTENCES, MANIFEST = "row", "sentences", "manifest"
 BM25_K1, BM25_B = 1.5, 0.75  # as lexical.rank scores (Lucene's BM25, as bm25s computes it)
-CHUNK_FIELDS = ["id", "article", "paragraph", "start", "end"]  # what a search returns of a chunk
+CHUNK_FIELDS = ["id", "article", "paragraph", "start", "end", "text"]  # what a search returns
 
 
 def chunks_name(base: str, generation: str) -> str:
@@ -77,6 +78,7 @@ def create_chunks(client: MilvusClient, name: str, dimension: int, index_type: s
     schema.add_field("article", DataType.VARCHAR, max_length=128)
     for field in ("paragraph", "start", "end"):
         schema.add_field(field, DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=65_535)
     schema.add_field(
         "terms",
         DataType.VARCHAR,
@@ -142,6 +144,16 @@ def create_terms(client: MilvusClient, name: str) -> None:
 
 
 # ---- pieces --------------------------------------------------------------------------------
+def chunk_text(text: str) -> str:
+    """What the text field holds of a chunk's text: all of it, or "" (then it is cut from the
+    article's) if it is too long or holds a lone surrogate, which UTF-8 cannot."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return ""
+    return text if size <= PIECE_BYTES else ""
+
+
 def cut(text: str, limit: int = PIECE_BYTES) -> list[str]:
     """``text`` in pieces of at most ``limit`` UTF-8 bytes, never splitting a character."""
     data = text.encode("utf-8")

@@ -3,7 +3,8 @@
 
 The layout is in ``milvus_layout.py``. BM25 is Milvus's own full-text search over each chunk's
 tokens (``lexical.terms``, the same tokens the local index keeps), with the same k1 and b, so it
-ranks as the local index does; the document frequencies are in ``milvus_terms.py``.
+ranks as the local index does; the document frequencies are in ``milvus_terms.py``. Writing a
+new generation is in ``milvus_draft.py``.
 """
 
 from __future__ import annotations
@@ -62,24 +63,31 @@ class MilvusRows:
         found = self._articles.get(article_id)
         if found is not None:
             return found
-        rows = self._query(
-            self.articles_collection,
-            f"article == {layout.literal(article_id)} and part == {layout.literal(layout.ROW)}",
-            ["piece", "body", "checksum"],
+        self.prefetch([article_id])
+        return self._articles.get(article_id)
+
+    def prefetch(self, article_ids: Iterable[str]) -> None:
+        """Read the articles not read yet in one request (those of a question's passages)."""
+        wanted = [a for a in dict.fromkeys(article_ids) if self._articles.get(a) is None]
+        if not wanted:
+            return
+        where = (
+            f"article in [{', '.join(map(layout.literal, wanted))}] and part == {layout.literal(layout.ROW)}"
         )
-        if not rows:
-            return None
-        article, intact = layout.article_from_pieces(rows)
-        if not intact:
-            raise IndexCorruptError(
-                f"the row of article {article.doc!r} in the Milvus collection {self.articles_collection} "
-                f"in {self.spec} is damaged. {self.hint}".strip()
-            )
-        self._articles.put(article_id, article)
-        return article
+        pieces: dict[str, list[dict[str, Any]]] = {}
+        for row in self.query(self.articles_collection, where, ["article", "piece", "body", "checksum"]):
+            pieces.setdefault(row["article"], []).append(row)
+        for rows in pieces.values():
+            article, intact = layout.article_from_pieces(rows)
+            if not intact:
+                raise IndexCorruptError(
+                    f"the row of article {article.doc!r} in the Milvus collection "
+                    f"{self.articles_collection} in {self.spec} is damaged. {self.hint}".strip()
+                )
+            self._articles.put(article.id, article)
 
     def article_id_of(self, doc: str) -> str | None:
-        rows = self._query(
+        rows = self.query(
             self.articles_collection, f"doc == {layout.literal(doc)} and piece == 0", ["article"]
         )
         return rows[0]["article"] if rows else None
@@ -117,7 +125,7 @@ class MilvusRows:
                 f"part == {layout.literal(layout.ROW)} and piece == 0",
                 self.articles_collection,
             )
-        rows = self._query(collection, where, ["count(*)"])
+        rows = self.query(collection, where, ["count(*)"])
         return int(rows[0]["count(*)"])
 
     def paragraph_count(self) -> int:
@@ -136,12 +144,15 @@ class MilvusRows:
         return self.chunk_of(rows[0]) if rows else None
 
     def chunk_of(self, row: dict[str, Any]) -> Chunk | None:
-        """The chunk of a chunk row (``layout.CHUNK_FIELDS``), its text cut from its article's."""
-        article = self.article(row["article"])
-        if article is None:
-            return None
-        start, end = int(row["start"]), int(row["end"])
-        return Chunk(int(row["id"]), article.id, int(row["paragraph"]), start, end, article.text[start:end])
+        """The chunk of a chunk row (``layout.CHUNK_FIELDS``); its text cut from its article's
+        only where the row could not hold it."""
+        start, end, text = int(row["start"]), int(row["end"]), row["text"]
+        if not text and end > start:
+            article = self.article(row["article"])
+            if article is None:
+                return None
+            text = article.text[start:end]
+        return Chunk(int(row["id"]), row["article"], int(row["paragraph"]), start, end, text)
 
     def chunk_ids(self) -> Iterator[int]:
         return iter(sorted(int(r["id"]) for r in self._pages(self.chunks_collection, "", ["id"])))
@@ -150,7 +161,7 @@ class MilvusRows:
         found = self._sentences.get(article_id)
         if found is None:
             where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
-            rows = self._query(self.articles_collection, where, ["piece", "body", "paragraphs"])
+            rows = self.query(self.articles_collection, where, ["piece", "body", "paragraphs"])
             found = layout.sentences_from_pieces(rows) if rows else None
             if found is not None and not self.writable:
                 self._sentences.put(article_id, found)
@@ -185,71 +196,8 @@ class MilvusRows:
                 self._frequencies.put(term, found)
         return found
 
-    # ---- writing (a generation being written only) -----------------------------------------
-    def put(
-        self,
-        article: Article,
-        chunks: list[Chunk],
-        tokens: list[list[str]],
-        sentences: npt.ArrayLike | None,
-        vectors: npt.NDArray[np.float32],
-    ) -> None:
-        """Store ``article`` with its chunks (their BM25 tokens and vectors), replacing its old rows."""
-        self.delete(article.id)
-        rows = [
-            {
-                "id": int(c.id),
-                "article": c.article_id,
-                "paragraph": c.paragraph,
-                "start": c.start,
-                "end": c.end,
-                "terms": layout.cut(" ".join(t), layout.TERMS_BYTES)[0],
-                "vector": v,
-            }
-            for c, t, v in zip(chunks, tokens, vectors.tolist())
-        ]
-        self._insert(self.chunks_collection, rows)
-        for row in rows:
-            self.terms.count(row["terms"].split(), +1)
-        pieces = layout.article_pieces(article)
-        if sentences is not None:
-            pieces += layout.sentence_pieces(article.id, sentences)
-        self._insert(self.articles_collection, pieces)
-
-    def set_sentences(self, article_id: str, sentences: npt.ArrayLike) -> None:
-        where = f"article == {layout.literal(article_id)} and part == {layout.literal(layout.SENTENCES)}"
-        self._call("delete from", self.client.delete, self.articles_collection, filter=where)
-        self._insert(self.articles_collection, layout.sentence_pieces(article_id, sentences))
-
-    def delete(self, article_id: str) -> list[int]:
-        """Forget the article and its chunks; returns the chunk ids it had."""
-        where = f"article == {layout.literal(article_id)}"
-        chunks = self._query(self.chunks_collection, where, ["id", "terms"])
-        for chunk in chunks:
-            self.terms.count(chunk["terms"].split(), -1)
-        old = [int(c["id"]) for c in chunks]
-        self._articles.drop(article_id)
-        self._sentences.drop(article_id)
-        if old:
-            self._call("delete from", self.client.delete, self.chunks_collection, filter=where)
-        self._call("delete from", self.client.delete, self.articles_collection, filter=where)
-        return old
-
-    def copy_from(self, other: MilvusRows) -> None:
-        """Every row of ``other`` (the committed generation) into this one, a page at a time."""
-        fields = [*layout.CHUNK_FIELDS, "terms", "vector"]
-        self._insert(self.chunks_collection, other._pages(other.chunks_collection, "", fields))
-        where = f"part != {layout.literal(layout.MANIFEST)}"
-        self._insert(self.articles_collection, other._pages(other.articles_collection, where, ["*"]))
-        self.terms.copy_from(other._pages(other.terms_collection, "", ["key", "df"]))
-
-    def flush(self) -> None:
-        self.terms.apply()
-        for name in (self.chunks_collection, self.articles_collection, self.terms_collection):
-            self._call("flush", self.client.flush, name)
-
     # ---- helpers --------------------------------------------------------------------------
-    def _insert(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+    def insert(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
         """Write ``rows`` (a list, or rows read a page at a time) in batches of ``WRITE_ROWS``."""
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -260,7 +208,7 @@ class MilvusRows:
         if batch:
             self._call("write to", self.client.insert, collection, batch)
 
-    def _query(self, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
+    def query(self, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
         return list(self._call("read", self.client.query, collection, filter=where, output_fields=fields))
 
     def _pages(self, collection: str, where: str, fields: list[str]) -> Iterator[dict[str, Any]]:
