@@ -248,3 +248,34 @@ def test_a_scratch_index_for_rag_eval_leaves_the_served_index_alone_and_is_dropp
     assert generations(store) == served
     names = client_for(store_spec(settings)).list_collections()
     assert not [n for n in names if "scratch" in n]
+
+
+@pytest.mark.model
+def test_a_save_that_fails_before_the_switch_leaves_the_old_generation_and_a_retry_commits(
+    milvus_server, tmp_path, embedder
+):
+    store = on(milvus_server, "retried")
+    settings = Settings(index_dir=tmp_path / "index", store=store)
+    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    held = Index.load(settings.index_dir, settings)
+    fresh = Index.empty(settings, embedder.dimension)  # a rebuild, filled from the held one
+    for article in held.articles.values():
+        chunks = held.chunks_of(article.id)
+        fresh.add(article, chunks, held.vectors.get([c.id for c in chunks]), held.sentences[article.id])
+
+    def crash(stage: str) -> None:
+        if stage == "data-written":
+            raise RuntimeError("injected crash")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        fresh.save(settings.index_dir, crash_hook=crash)
+    assert Index.load(settings.index_dir, settings).manifest["data"] == held.manifest["data"]
+    fresh.save(settings.index_dir)  # the retry commits; the rebuilt one keeps the old for readers
+    served = Index.load(settings.index_dir, settings)
+    assert served.manifest["data"] == fresh.manifest["data"] != held.manifest["data"]
+    assert served.manifest["previous"] == held.manifest["data"]
+    assert generations(store) == sorted([held.manifest["data"], fresh.manifest["data"]])
+    assert (
+        held.search_lexical("NATO", 1)
+        and served.search_lexical("NATO", 1)[0][0] == held.search_lexical("NATO", 1)[0][0]
+    )

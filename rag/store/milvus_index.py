@@ -221,7 +221,14 @@ class MilvusIndex(Index):
         manifest = self._manifest(rows.generation, counts, current or "")
         body = json.dumps(manifest, indent=2)
         row = layout.piece_row(layout.MANIFEST, layout.MANIFEST, 0, body) | {"key": layout.MANIFEST}
-        rows.insert(rows.articles_collection, [row])
+        _call(
+            self.spec,
+            rows.articles_collection,
+            "write to",
+            self.client.upsert,
+            rows.articles_collection,
+            [row],
+        )
         rows.flush()
         hook("data-written")
         hook("data-renamed")
