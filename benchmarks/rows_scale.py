@@ -1,6 +1,7 @@
 """A local index at scale: serving memory, cold `rag ask` and ANN recall, rows on disk vs in memory.
 
     .venv/bin/python benchmarks/rows_scale.py [--chunks 1000000] [--folder /tmp/rows-scale]
+                                              [--store milvus://HOST:PORT/COLLECTION]
 
 The synthetic corpus: articles of ten one-chunk paragraphs of 40-80 words drawn from a 50,000-word
 vocabulary, and for each chunk a vector made from the real vectors of the SQuAD dev index (a
@@ -17,6 +18,9 @@ Then, each in a fresh process:
 * cold ``rag ask``: the CLI's wall time for one question, model load included;
 * recall@10 of the IVF-SQ8 index against exact search over the same vectors (200 queries made
   like the corpus vectors), in the build process.
+
+With ``--store milvus://...`` the same index is built into a Milvus server, which then holds all
+of it, and served by processes with no index folder (the in-memory alternative does not apply).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ def _article(n: int, rng, words):
     return Article(article_id, doc, paras[0], text, short_hash(text), paragraphs)
 
 
-def build(folder: Path, chunks: int) -> dict:
+def build(folder: Path, chunks: int, store: str) -> dict:
     """Build and save the synthetic index in ``folder``; recall@10 of its ANN against exact search."""
     from query_scale import synthesise
 
@@ -72,7 +76,7 @@ def build(folder: Path, chunks: int) -> dict:
     squad, _ = squad_index()
     base = squad.vectors.get(np.fromiter(squad.chunks, dtype="int64"))
     vectors = synthesise(base, chunks)
-    settings = Settings(index_dir=folder)
+    settings = Settings(index_dir=folder, store=store)
     index = Index.empty(settings, base.shape[1], folder)
     rng = np.random.default_rng(0)
     words = np.array([f"w{n:05d}" for n in range(50_000)])
@@ -95,13 +99,13 @@ def build(folder: Path, chunks: int) -> dict:
     return {"seconds": built, "chunks": at, "recall": float(recall), "layout": index.index_type}
 
 
-def serve(folder: Path, all_rows: bool) -> dict:
+def serve(folder: Path, all_rows: bool, store: str) -> dict:
     """Open the index and answer questions; with ``all_rows``, read every row into memory first."""
     from rag.answer.assistant import Assistant
     from rag.settings import Settings
     from rag.store.index import Index
 
-    settings = Settings(index_dir=folder)
+    settings = Settings(index_dir=folder, store=store)
     began = time.perf_counter()
     index = Index.load(folder, settings)
     opened = time.perf_counter() - began
@@ -120,14 +124,14 @@ def serve(folder: Path, all_rows: bool) -> dict:
     }
 
 
-def cold_ask(folder: Path) -> float:
+def cold_ask(folder: Path, store: str) -> float:
     began = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", QUESTIONS[0], "--index", str(folder)],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RAG_STORE": store},
     )
     if out.returncode != 0:
         raise SystemExit(out.stderr)
@@ -138,31 +142,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/rows-scale"))
+    parser.add_argument("--store", default="faiss", help="faiss, or a server: milvus://HOST:PORT/COLLECTION")
     parser.add_argument("--worker", choices=["build", "serve", "serve-all"])
     args = parser.parse_args()
     if args.worker == "build":
-        print(json.dumps(build(args.folder, args.chunks)))
+        print(json.dumps(build(args.folder, args.chunks, args.store)))
         return
     if args.worker:
-        print(json.dumps(serve(args.folder, args.worker == "serve-all")))
+        print(json.dumps(serve(args.folder, args.worker == "serve-all", args.store)))
         return
     shutil.rmtree(args.folder, ignore_errors=True)
     script = Path(__file__)
-    built = run_worker(script, "build", "--chunks", str(args.chunks), "--folder", str(args.folder))
+    where = ["--folder", str(args.folder), "--store", args.store]
+    built = run_worker(script, "build", "--chunks", str(args.chunks), *where)
     print(
         f"built {built['chunks']:,} chunks in {built['seconds']:.0f} s ({built['layout']}); "
         f"recall@10 of the ANN against exact search: {built['recall']:.3f}",
         flush=True,
     )
-    data = next(args.folder.glob("data-*"))
-    sizes = {p.name: p.stat().st_size / 1e6 for p in data.iterdir()}
-    colds = [cold_ask(args.folder) for _ in range(3)]
-    ours = run_worker(script, "serve", "--folder", str(args.folder))
-    alt = run_worker(script, "serve-all", "--folder", str(args.folder))
+    data = next(args.folder.glob("data-*"), None)
+    sizes = {p.name: p.stat().st_size / 1e6 for p in data.iterdir()} if data else {"Milvus": args.store}
+    colds = [cold_ask(args.folder, args.store) for _ in range(3)]
+    ours = run_worker(script, "serve", *where)
     rows = [
-        ["rows on disk (SQLite)", ours["open_s"], ours["rss_mb"], ours["ask_p50_ms"]],
-        ["every row read into memory", alt["open_s"], alt["rss_mb"], alt["ask_p50_ms"]],
+        [
+            "rows on disk (SQLite)" if data else "all in Milvus",
+            ours["open_s"],
+            ours["rss_mb"],
+            ours["ask_p50_ms"],
+        ]
     ]
+    if data:
+        alt = run_worker(script, "serve-all", *where)
+        rows.append(["every row read into memory", alt["open_s"], alt["rss_mb"], alt["ask_p50_ms"]])
     print(
         table(
             ["serving", "open (s)", "peak RSS (MB)", "ask p50 (ms)"],
@@ -171,7 +183,8 @@ def main() -> None:
         )
     )
     print(f"cold rag ask (s): {', '.join(f'{c:.2f}' for c in colds)}; median {sorted(colds)[1]:.2f}")
-    print(f"RSS ratio, in memory / on disk: {alt['rss_mb'] / ours['rss_mb']:.2f}")
+    if data:
+        print(f"RSS ratio, in memory / on disk: {alt['rss_mb'] / ours['rss_mb']:.2f}")
     print(load_note())
 
 

@@ -14,7 +14,9 @@ For each store, in alternating order, ``--rounds`` times:
 * paragraph recall@5 of dense and hybrid retrieval on the answerable questions.
 
 Both stores search exactly (FAISS ``IndexFlatIP``, Milvus ``FLAT``/IP), so recall should agree;
-the latency is what a Milvus client-server round trip adds.
+the latency is what a Milvus client-server round trip adds. With ``--milvus milvus://...`` the
+server holds the whole index, so the hybrid figures are Milvus's own BM25 full-text search
+against ours (SQLite FTS5) too; with milvus-lite in-process only the vectors move.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class CachedEncoder:
 
         if progress:
             progress(len(texts))
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:  # the reader's sentences: embedded on the first build, then served from here too
+            self.vectors.update(zip(missing, self.embedder.encode(missing)))
         return np.stack([self.vectors[t] for t in texts])
 
     def encode_query(self, text: str):

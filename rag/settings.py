@@ -44,8 +44,9 @@ class Settings:
     ann_threshold: int = 50_000
     # Clusters the approximate index scans per query; 0: 32 (nlist/64 past 2,048 clusters).
     ann_nprobe: int = 0
-    # Where the vectors live: "faiss" (in the index folder), "milvus://HOST:PORT/COLLECTION" (a Milvus
-    # server or cluster; milvus+https:// for TLS) or "PATH.db[#COLLECTION]" (milvus-lite, in-process).
+    # Where the index lives: "faiss" (all in the index folder), "milvus://HOST:PORT/COLLECTION" (a
+    # Milvus server or cluster holds the whole index: no index folder needed; milvus+https:// for
+    # TLS) or "PATH.db[#COLLECTION]" (milvus-lite in-process: the vectors; the rest in the folder).
     store: str = "faiss"
     # Milvus index over the vectors: "FLAT" (exact, like the default FAISS index), or "HNSW",
     # "AUTOINDEX", "IVF_FLAT"... (approximate, for large collections on a server).

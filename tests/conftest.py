@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +93,42 @@ def sample_index(tmp_path_factory, embedder):
     settings = Settings(index_dir=tmp_path_factory.mktemp("sample") / "index")
     update_index(SAMPLES, settings, embedder=embedder, progress=False)
     return Index.load(settings.index_dir, settings)
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen, str]:
+    """A Milvus server in a process of its own (milvus-lite's gRPC server) on a free local port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert server.poll() is None, server.stderr.read().decode()
+        time.sleep(0.2)
+    return server, f"milvus://127.0.0.1:{port}/articles"
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    server, store = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
+    yield store
+    server.terminate()
+    server.wait(timeout=30)

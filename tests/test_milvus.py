@@ -12,10 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, start_server
 
 from rag.errors import IndexCorruptError, IndexMismatchError, RagError, StoreUnavailableError
 from rag.ingest.articles import chunk_article, embedding_text, parse_article
@@ -243,48 +242,6 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
         assert "412 grey herons" in answer["answer"] and answer["citations"][0]["doc"] == "uploads/herons.md"
     finally:
         demo.close()
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    """A Milvus server in a process of its own (milvus-lite's gRPC server) on a free local port."""
-    import socket
-    import time
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "milvus_lite",
-            "server",
-            "--data-dir",
-            str(data),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert server.poll() is None, server.stderr.read().decode()
-        time.sleep(0.2)
-    return server, f"milvus://127.0.0.1:{port}/articles"
-
-
-@pytest.fixture(scope="module")
-def milvus_server(tmp_path_factory):
-    server, store = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
-    yield store
-    server.terminate()
-    server.wait(timeout=30)
 
 
 @pytest.mark.model

@@ -52,6 +52,7 @@ def retrieve(
     else:
         fused = score_fusion(dense, lexical, dense_weight)
     best = sorted(fused, key=lambda key: (-fused[key], key))[:k]
+    index.prefetch(article_id for article_id, _ in best)
     return [
         _hit(index, key, rank, fused[key], dense.get(key, 0.0), lexical.get(key, 0.0))
         for rank, key in enumerate(best, start=1)

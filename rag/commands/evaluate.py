@@ -62,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
     with scratch as tmp:
         settings = settings_from(args)
         if tmp:
-            settings = settings.with_(index_dir=Path(tmp) / "index")
-        runs, data_errors, problems = evaluate(args, settings)
+            from ..store.factory import scratch_index
+
+            with scratch_index(settings, Path(tmp) / "index") as settings:
+                runs, data_errors, problems = evaluate(args, settings)
+        else:
+            runs, data_errors, problems = evaluate(args, settings)
     from ..evaluate.report import format_curve, format_table, write_outputs
 
     for problem in problems + data_errors:

@@ -4,7 +4,9 @@
 generations, atomic save, checks); ``rows`` the article and chunk rows, BM25 terms and sentence
 vectors in SQLite, read on demand (``views`` maps them); ``indexer`` brings an index up to date
 with an articles folder; ``factory`` and ``vectorstore`` pick where the vectors live
-(``faiss_vectors`` or ``milvus_vectors``); ``ann`` chooses the FAISS structure; ``lexical`` makes
+(``faiss_vectors`` or ``milvus_vectors``); with a Milvus server the whole index is there (``milvus_index``, its rows
+in ``milvus_rows``, layout in ``milvus_layout``, generations and lock in ``milvus_generations``
+and ``milvus_lock``); ``ann`` chooses the FAISS structure; ``lexical`` makes
 BM25 tokens; ``sentence_vectors`` embeds the reader's per-sentence vectors.
 """
 

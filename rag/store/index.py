@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from ..ingest.articles import embedding_text
 from ..settings import Settings
 from ..types import Article, Chunk
 from . import lexical
-from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
+from .factory import chunking_of, faiss_store, holds_everything, new_store, policy_of, store_spec
 from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
@@ -91,6 +91,10 @@ class Index:
             from ..embed.encoder import default_variant
 
             encoder = default_variant(settings)
+        if holds_everything(settings):  # a Milvus server: no index folder at all
+            from .milvus_index import MilvusIndex
+
+            return MilvusIndex.create(settings, dimension, encoder)
         where = Path(index_dir or settings.index_dir)
         store = new_store(settings, dimension, where)
         return cls(settings.model, dimension, chunking_of(settings), store, workdir=where, encoder=encoder)
@@ -152,6 +156,10 @@ class Index:
                 found = sentence_vectors.embed(pieces, embedder)[1][article_id]
                 self._embedded_sentences[article_id] = found
         return found
+
+    def prefetch(self, article_ids: Iterable[str]) -> None:
+        """Read these articles now, in one request where the rows are on a server; here they are
+        read from disk as they are needed."""
 
     def embedding_text(self, chunk: Chunk) -> str:
         return embedding_text(self.articles[chunk.article_id], chunk)
@@ -222,4 +230,10 @@ class Index:
 
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None) -> Index:
-        return load_index(Path(index_dir), settings or Settings())
+        """The committed index: in ``index_dir``, or in the Milvus server ``RAG_STORE`` names."""
+        settings = settings or Settings()
+        if holds_everything(settings):
+            from .milvus_index import MilvusIndex
+
+            return MilvusIndex.open(settings)
+        return load_index(Path(index_dir), settings)

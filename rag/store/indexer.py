@@ -16,8 +16,9 @@ from ..ingest import chunk_article, doc_name, embedding_text, parse_article, rea
 from ..ingest.folder import file_stamp
 from ..settings import ARTICLE_SUFFIXES, Settings
 from ..types import Article, Chunk, FileWarning, IndexReport
+from .factory import holds_everything, store_spec, writer_lock_for
 from .index import Index, chunking_of, rebuild_hint
-from .lock import remove_unfinished_saves, writer_lock
+from .lock import remove_unfinished_saves
 from .tally import Tally
 from .vectorstore import store_label
 
@@ -63,7 +64,7 @@ def update_index(
         )
     embedder = embedder or Embedder(settings)
     tally = Tally(warnings=list(scan.skipped))  # never opened: pipes, devices, links out of the folder
-    with writer_lock(settings.index_dir, notify or _log.warning):
+    with writer_lock_for(settings, notify or _log.warning):
         remove_unfinished_saves(settings.index_dir)
         index = _starting_index(settings, embedder, rebuild, tally)
         known = index.docs()  # doc -> (article id, file sha256, file stamp): no texts in memory
@@ -81,7 +82,7 @@ def update_index(
             with tally.timed("writing"):
                 index.save(settings.index_dir)
     return IndexReport(
-        index_dir=str(settings.index_dir),
+        index_dir=str(store_spec(settings)) if holds_everything(settings) else str(settings.index_dir),
         articles=len(index.articles),
         paragraphs=index.paragraph_count,
         chunks=len(index.chunks),

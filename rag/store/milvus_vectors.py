@@ -1,4 +1,5 @@
-"""Chunk vectors in a Milvus collection: a server or cluster, or milvus-lite in this process.
+"""Chunk vectors in a Milvus collection of milvus-lite in this process (``RAG_STORE=PATH.db``);
+for a server, which holds the whole index, see ``milvus_index.py`` (it reuses the search here).
 
 The index folder keeps what it always keeps (manifest, article and chunk rows, BM25); the vectors
 go to the collection the manifest names. Each build gets a collection of its own,

@@ -1,14 +1,15 @@
 """Where the chunk vectors live: FAISS in this process (the default) or a Milvus collection.
 
 Both implement ``VectorStore``, so the index, retrieval, answers, eval and the web chat do not
-know which one holds the vectors. Chunk rows, article texts and BM25 stay in the index folder
-either way; only the dense vectors move.
+know which one holds the vectors.
 
 ``RAG_STORE`` picks one:
 
 * ``faiss``: vectors in ``vectors.faiss`` inside the index folder (see ``ann.py``).
-* ``milvus://HOST:PORT/COLLECTION``: a Milvus server or cluster (``milvus+https://`` for TLS).
-* ``PATH.db`` or ``PATH.db#COLLECTION``: milvus-lite, the Milvus engine embedded in this process.
+* ``milvus://HOST:PORT/COLLECTION``: a Milvus server or cluster (``milvus+https://`` for TLS),
+  which then holds the whole index, rows and BM25 too (``milvus_index.py``): no index folder.
+* ``PATH.db`` or ``PATH.db#COLLECTION``: milvus-lite, the Milvus engine embedded in this process;
+  only the dense vectors go there, chunk rows, article texts and BM25 stay in the index folder.
 """
 
 from __future__ import annotations

@@ -73,7 +73,10 @@ class WebApp:
         import json
 
         from ..store.index import MANIFEST, Index
+        from ..store.milvus_index import MilvusIndex
 
+        if isinstance(index, MilvusIndex):  # the alias in Milvus names the generation that serves
+            return self._newer_in_milvus(index)
         path = Path(self.settings.index_dir) / MANIFEST
         try:
             info = path.stat()
@@ -98,6 +101,26 @@ class WebApp:
             data,
         )
         self.index_changed_at = fresh.manifest.get("updated_at", "")
+        return fresh
+
+    def _newer_in_milvus(self, index):
+        try:
+            fresh = index.newer()
+        except RagError as exc:  # keep serving the index in memory
+            log.warning(
+                "could not look for a newer index in %s (%s); still serving %s",
+                index.spec,
+                exc,
+                index.manifest.get("data"),
+            )
+            return None
+        if fresh is not None:
+            log.info(
+                "the index in %s was updated by another process (%s); serving it now",
+                index.spec,
+                fresh.manifest.get("data"),
+            )
+            self.index_changed_at = fresh.manifest.get("updated_at", "")
         return fresh
 
     def warm_up(self) -> threading.Thread:

@@ -174,7 +174,7 @@ def check_index_folder(index: Index, settings: Settings) -> None:
 
     root = Path(settings.articles_dir)
     present = {doc_name(p, root) for p in find_articles(root)} if root.exists() else set()
-    missing = sorted(a.doc for a in index.articles.values() if a.doc not in present)
+    missing = sorted(doc for doc in index.docs() if doc not in present)  # names only, no texts read
     if missing:
         raise UploadError(
             f"the index in {settings.index_dir} holds articles that are not in {root} (e.g. "
