@@ -113,7 +113,7 @@ def _import_what_indexing_uses(store: str) -> None:
     import bm25s  # noqa: F401
     import faiss  # noqa: F401
     import numpy  # noqa: F401
-    import pysbd  # noqa: F401
+    import sentencex  # noqa: F401
     import Stemmer  # noqa: F401
     import tqdm  # noqa: F401
     from langchain_text_splitters import RecursiveCharacterTextSplitter  # noqa: F401
