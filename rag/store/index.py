@@ -26,8 +26,8 @@ from .factory import chunking_of, faiss_store, new_store, policy_of, store_spec
 from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
-from .sentence_vectors import KIND as SENTENCE_KIND
 from .rows import RowStore
+from .sentence_vectors import KIND as SENTENCE_KIND
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
 if TYPE_CHECKING:
