@@ -212,6 +212,20 @@ def save_delta(model, path: Path) -> None:
     save_file(delta, str(path))
 
 
+def load_delta(model, path: Path) -> None:
+    """Continue from a saved delta: its adapters, head and scale into ``model``."""
+    import torch
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    delta = {k: v.float() for k, v in load_file(str(path)).items()}
+    adapters = {f"base_model.model.{k}.weight": v for k, v in delta.items() if not k.startswith("head.")}
+    set_peft_model_state_dict(model.bert, adapters)
+    model.head.load_state_dict({"weight": delta["head.weight"], "bias": delta["head.bias"]})
+    with torch.no_grad():
+        model.scale.copy_(delta["head.scale"].reshape(()))
+
+
 # ---- held-out scoring, combination, calibration -------------------------------------------------
 def write_config(out: Path, delta: Path, fitted: dict, trained: dict) -> Path:
     from rag.answer.cross_encoder import FORMAT, file_sha256
@@ -340,6 +354,10 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "training" / ".work")
     parser.add_argument("--out", type=Path, default=ROOT / "rag" / "answer" / "models")
     parser.add_argument("--questions", type=int, default=0, help="train on this many questions (0: all)")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N questions (of a fixed shuffle)"
+    )
+    parser.add_argument("--resume", type=Path, help="start from this delta (a safetensors file made here)")
     parser.add_argument("--minutes", type=float, default=25.0, help="stop training after this long")
     parser.add_argument(
         "--threads", type=int, default=2, help="torch threads (1 is faster on a busy machine)"
@@ -368,11 +386,13 @@ def main(argv=None) -> int:
     scorer = Scorer.load()
     fit_rows = [r for r in rows if not held_out(r, articles)]
     test_rows = [r for r in rows if held_out(r, articles)]
-    if args.questions:
-        fit_rows = random.Random(SEED).sample(fit_rows, min(args.questions, len(fit_rows)))
+    fit_rows = random.Random(SEED).sample(fit_rows, len(fit_rows))  # a fixed order; --skip goes on in it
+    fit_rows = fit_rows[args.skip : args.skip + args.questions] if args.questions else fit_rows[args.skip :]
     folder = resolve_model_path(DEFAULT_MODEL)
     print(f"training on {len(fit_rows)} questions, holding out {len(test_rows)} ({', '.join(articles)})")
     model = build_model(folder)
+    if args.resume:
+        load_delta(model, args.resume)
     tokenizer = pair_tokenizer(folder, MAX_LENGTH)
     trained = train(model, tokenizer, fit_rows, scorer, steps, args.minutes, args.threads)
     delta = out / "cross_encoder.safetensors"
