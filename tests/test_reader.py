@@ -117,7 +117,7 @@ def test_two_turn_follow_ups_use_the_conversation(assistant):
 def test_off_topic_and_unanswered_questions_are_refused(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.citations == ()
-    assert answer.confidence < assistant.reader.abstain_below
+    assert answer.confidence < (assistant.reranker or assistant.reader).abstain_below
 
 
 @pytest.mark.model
@@ -136,7 +136,7 @@ def test_the_lexical_reader_stays_selectable(sample_index, embedder):
     from rag.settings import Settings
 
     lexical = Assistant(Settings(reader="lexical"), index=sample_index, embedder=embedder)
-    assert lexical.reader is None
+    assert lexical.reader is None and lexical.reranker is None
     answer = lexical.ask("What have Ukraine and NATO begun doing together?")
     assert "joint arms production" in answer.text
 
@@ -242,6 +242,69 @@ def test_the_training_script_runs_end_to_end_on_a_few_questions(tmp_path):
 
     scorer = Scorer.load(tmp_path / "reader_scorer.json")
     assert len(scorer.model.weights) == len(scorer.model.features) and 0 < scorer.abstain_below < 1
+    assert "held-out by article" in done.stdout and "Solar_energy.txt" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def reranking(sample_index, embedder):
+    from rag.settings import Settings
+
+    return Assistant(Settings(rerank=True), index=sample_index, embedder=embedder)
+
+
+@pytest.mark.model
+def test_the_re_ranker_prefers_the_answering_sentence_to_a_lead_in(reranking):
+    question = "What is the core purpose of the coalition meetings?"
+    text = reranking.index.article_by_doc(COALITION).text
+    answer = "At their heart, these gatherings are all about coordination, commitment, and capability."
+    lead_in = "Let's dive into what's been going down with the NATO Ukraine defense coalition meeting."
+    assert answer in text and lead_in in text
+    right, wrong = reranking.reranker.encoder.score(question, [answer, lead_in])
+    assert right > wrong
+
+
+@pytest.mark.model
+def test_the_re_ranker_is_off_unless_asked_for_and_answers_when_on(assistant, reranking):
+    assert assistant.reranker is None and reranking.reranker is not None
+    answer = reranking.ask("What have Ukraine and NATO begun doing together?")
+    assert "joint arms production" in answer.citations[0].quote and reproduces(answer)
+    assert reranking.reading(reranking.search("anything")).abstain_below == reranking.reranker.abstain_below
+    off = reranking.ask("What is the boiling point of mercury?")
+    assert off.abstained and off.confidence < reranking.reranker.abstain_below
+
+
+def test_a_damaged_re_ranker_is_refused_by_name(tmp_path):
+    from rag.answer.cross_encoder import CONFIG, CrossConfig
+
+    shipped = json.loads(CONFIG.read_text())
+    (tmp_path / shipped["delta"]).write_bytes(b"not the delta")
+    path = tmp_path / "cross_encoder.json"
+    path.write_text(json.dumps(shipped))
+    with pytest.raises(RagError, match=r"cross_encoder.json cannot be used.*does not match.*RAG_RERANK"):
+        CrossConfig.load(path)
+    path.write_text('{"format": "something-else/9"}')
+    with pytest.raises(RagError, match=r"cannot be used.*train_cross_encoder.py"):
+        CrossConfig.load(path)
+
+
+def test_the_cross_encoder_training_runs_on_a_few_questions(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "training" / "train_cross_encoder.py"),
+            "--quick",
+            "--work",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from rag.answer.cross_encoder import CrossConfig
+
+    config = CrossConfig.load(tmp_path / "cross_encoder.json")
+    assert config.delta.stat().st_size < 5_000_000 and 0 < config.abstain_below < 1
     assert "held-out by article" in done.stdout and "Solar_energy.txt" in done.stdout
 
 

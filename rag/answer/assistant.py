@@ -73,7 +73,17 @@ class Assistant:
             if found.vector is not None and text == found.query
             else self.embedder.encode_query(text)
         )
-        return Reading(scorer, vector, self.embedder)
+        return Reading(scorer, vector, self.embedder, self.reranker)
+
+    @property
+    def reranker(self):
+        """The cross-encoder re-ranker (``rag.answer.cross_encoder.Reranker``), or None with
+        ``RAG_RERANK=false`` or the lexical reader; loaded (and exported once) on first use."""
+        if not self.settings.rerank or self.settings.reader == "lexical":
+            return None
+        from .cross_encoder import shared_reranker
+
+        return shared_reranker(self.settings.encoder_cache)
 
     @property
     def index(self) -> Index:

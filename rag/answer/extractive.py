@@ -26,7 +26,8 @@ from ..types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
     from .conversation import Resolved
-    from .reader import Scorer
+    from .cross_encoder import Reranker
+    from .reader import Scored, Scorer
 
 # Weights of the support score and of the answer shape (calibrated on ../shared/eval dev sets).
 W_COVER, W_PREV, W_PASSAGE, W_TYPE = 1.0, 0.25, 0.45, 0.2
@@ -77,6 +78,21 @@ class Reading:
     scorer: Scorer
     vector: Any  # the question's vector (numpy)
     embedder: Any  # rag.embed.encoder.Embedder
+    reranker: Reranker | None = None  # the cross-encoder re-reading the best sentences (RAG_RERANK)
+
+    def rank(self, question: str, found: list) -> list[Scored]:
+        """The candidates ``found`` best first, with calibrated probabilities."""
+        ranked = self.scorer.rank(found)
+        return self.reranker.rerank(question, ranked) if self.reranker and ranked else ranked
+
+    @property
+    def abstain_below(self) -> float:
+        """The calibrated threshold of whichever model gives the confidence."""
+        return (self.reranker or self.scorer).abstain_below
+
+    @property
+    def second_ratio(self) -> float:
+        return (self.reranker or self.scorer).second_ratio
 
 
 def answer_question(
@@ -112,17 +128,17 @@ def answer_question(
                 ABOUT_CONFIDENCE,
             )
     exclude = context.exclude if context else ()
-    scorer = reading.scorer
-    ranked = scorer.rank(candidates(question, reading.vector, hits, index, reading.embedder, exclude=exclude))
+    found = candidates(question, reading.vector, hits, index, reading.embedder, exclude=exclude)
+    ranked = reading.rank(question, found)
     confidence = ranked[0].probability if ranked else 0.0
-    threshold = scorer.abstain_below if abstain_below is None or abstain_below < 0 else abstain_below
+    threshold = reading.abstain_below if abstain_below is None or abstain_below < 0 else abstain_below
     if not ranked or confidence < threshold:
         return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
     best = ranked[0].candidate.hit.article_id  # a runner-up adds to the answer from the same article
     chosen = [ranked[0]] + [
         r
         for r in ranked[1:MAX_SENTENCES]
-        if r.probability >= max(threshold, scorer.second_ratio * confidence)
+        if r.probability >= max(threshold, reading.second_ratio * confidence)
         and r.candidate.hit.article_id == best
     ]
     return _compose(

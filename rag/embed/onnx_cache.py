@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,14 @@ def onnx_model(folder: Path, variant: str, cache: Path) -> Path:
     """The cached ONNX file of the model in ``folder`` for ``variant``, exported first if needed."""
     if variant not in VARIANTS:
         raise RagError(f"encoder variant {variant!r} is not known; use one of {', '.join(VARIANTS)}")
-    target = cache / f"{model_hash(folder, cache)[:32]}-{variant}-r{RECIPE}"
+    name = f"{model_hash(folder, cache)[:32]}-{variant}-r{RECIPE}"
+    return cached_export(cache, name, lambda out: _export(folder, variant, out))
+
+
+def cached_export(cache: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """``cache/name/model.onnx``, made first by ``build(folder)`` (which writes ``model.onnx`` and,
+    last, ``export.json``) into a temporary folder renamed into place; a damaged one is made again."""
+    target = cache / name
     if _complete(target):
         return target / "model.onnx"
     try:
@@ -107,7 +115,7 @@ def onnx_model(folder: Path, variant: str, cache: Path) -> Path:
         ) from None
     try:
         with _quiet_logging():
-            _export(folder, variant, building)
+            build(building)
         if target.exists():  # damaged (checked above), or finished by another process meanwhile
             if _complete(target):
                 return target / "model.onnx"
@@ -125,8 +133,6 @@ def onnx_model(folder: Path, variant: str, cache: Path) -> Path:
 def _export(folder: Path, variant: str, out: Path) -> None:
     """Write ``model.onnx`` (and ``export.json``, last) for ``variant`` into ``out``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import warnings
-
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -145,18 +151,30 @@ def _export(folder: Path, variant: str, out: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
+    write_onnx(Hidden(bert), "last_hidden_state", variant, out, {"source": str(folder)})
+
+
+def write_onnx(module: Any, output: str, variant: str, out: Path, record: dict) -> None:
+    """Export ``module`` (BERT's three inputs in, ``output`` out, batch and tokens dynamic) to
+    ``out/model.onnx``, quantised for "int8", then ``export.json`` with ``record`` added."""
+    import warnings
+
+    import torch
+
     names = ["input_ids", "attention_mask", "token_type_ids"]
     ids = torch.ones(2, 16, dtype=torch.long)
     fp32 = out / ("model.onnx" if variant == "fp32" else "fp32.onnx")
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes[output] = {0: "batch", 1: "tokens"} if output == "last_hidden_state" else {0: "batch"}
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Hidden(bert),
+            module.eval(),
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),
             str(fp32),
             input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            output_names=[output],
+            dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
@@ -179,7 +197,7 @@ def _export(folder: Path, variant: str, out: Path) -> None:
             {
                 "variant": variant,
                 "recipe": RECIPE,
-                "source": str(folder),
+                **record,
                 "size": path.stat().st_size,
                 "sha256": _file_sha256(path),
             },
