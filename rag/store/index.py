@@ -27,7 +27,6 @@ from .folder import FORMAT_VERSION, MANIFEST, rebuild_hint, save_index
 from .loading import load_index
 from .rows import FILE as ROWS
 from .rows import RowStore
-from .sentence_vectors import KIND as SENTENCE_KIND
 from .views import ArticleView, ChunkView, Frequencies, SentenceView
 
 if TYPE_CHECKING:
