@@ -21,29 +21,43 @@ if TYPE_CHECKING:
 
 
 def check_compatible(manifest: dict, index_dir: Path, settings: Settings) -> None:
-    where = index_dir / MANIFEST
+    check_manifest(
+        manifest,
+        settings,
+        place=str(index_dir),
+        manifest_file=str(index_dir / MANIFEST),
+        hint=rebuild_hint(index_dir),
+        required=("data", "dimension", "checksums", "counts"),
+    )
+
+
+def check_manifest(
+    manifest: dict, settings: Settings, place: str, manifest_file: str, hint: str, required: tuple[str, ...]
+) -> None:
+    """Refuse an index this version cannot read, or one built with another model or encoder than
+    ``settings`` name, wherever its manifest is kept (an index folder, a Milvus server)."""
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"{where} has index format {manifest.get('format')!r}; this version reads format "
-            f"{FORMAT_VERSION}. {rebuild_hint(index_dir)}"
+            f"{manifest_file} has index format {manifest.get('format')!r}; this version reads format "
+            f"{FORMAT_VERSION}. {hint}"
         )
     if manifest.get("model") != settings.model:
         raise IndexMismatchError(
-            f"the index in {index_dir} was built with embedding model {manifest.get('model')!r}, "
+            f"the index in {place} was built with embedding model {manifest.get('model')!r}, "
             f"but the model set now is {settings.model!r}. Set RAG_MODEL={manifest.get('model')} "
-            f"to use that index, or build a new one. {rebuild_hint(index_dir)}"
+            f"to use that index, or build a new one. {hint}"
         )
     built = encoder_of(manifest)
     if settings.encoder not in ("auto", built) and not (settings.encoder == "torch" and built == "fp32"):
         raise IndexMismatchError(
-            f"the index in {index_dir} was built with the {built} encoder, but RAG_ENCODER is "
+            f"the index in {place} was built with the {built} encoder, but RAG_ENCODER is "
             f"{settings.encoder!r}; questions must be embedded like the articles were. Unset "
             f"RAG_ENCODER (or set it to {built}) to use that index, or rebuild it with this "
-            f"encoder: rag index ARTICLES_FOLDER --index {index_dir} --rebuild"
+            f"encoder. {hint}"
         )
-    for key in ("data", "dimension", "checksums", "counts"):
+    for key in required:
         if key not in manifest:
-            raise IndexCorruptError(f"{where} lacks {key!r}. {rebuild_hint(index_dir)}")
+            raise IndexCorruptError(f"{manifest_file} lacks {key!r}. {hint}")
 
 
 def encoder_of(manifest: dict) -> str:

@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import Settings
 from . import milvus_layout as layout
-from .folder import FORMAT_VERSION
-from .loading import encoder_of
+from .loading import check_manifest
 from .milvus_vectors import MilvusVectors, _call
 
 if TYPE_CHECKING:
@@ -68,28 +66,14 @@ def drop_old(client: MilvusClient, spec: StoreSpec, keep: set[str]) -> None:
 
 
 def check_compatible(manifest: dict[str, Any], spec: StoreSpec, settings: Settings) -> None:
-    hint = rebuild_hint(spec)
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"the index in {spec} has format {manifest.get('format')!r}; this version reads format "
-            f"{FORMAT_VERSION}. {hint}"
-        )
-    if manifest.get("model") != settings.model:
-        raise IndexMismatchError(
-            f"the index in {spec} was built with embedding model {manifest.get('model')!r}, but the "
-            f"model set now is {settings.model!r}. Set RAG_MODEL={manifest.get('model')} to use "
-            f"that index, or build a new one. {hint}"
-        )
-    built = encoder_of(manifest)
-    if settings.encoder not in ("auto", built) and not (settings.encoder == "torch" and built == "fp32"):
-        raise IndexMismatchError(
-            f"the index in {spec} was built with the {built} encoder, but RAG_ENCODER is "
-            f"{settings.encoder!r}; questions must be embedded like the articles were. Unset "
-            f"RAG_ENCODER (or set it to {built}) to use that index, or rebuild it with this encoder. {hint}"
-        )
-    for key in ("data", "dimension", "counts"):
-        if key not in manifest:
-            raise IndexCorruptError(f"the manifest of the index in {spec} lacks {key!r}. {hint}")
+    check_manifest(
+        manifest,
+        settings,
+        place=str(spec),
+        manifest_file=f"the manifest of the index in {spec}",
+        hint=rebuild_hint(spec),
+        required=("data", "dimension", "counts"),
+    )
 
 
 def drop_index(client: MilvusClient, spec: StoreSpec) -> None:
