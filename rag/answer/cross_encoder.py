@@ -121,15 +121,9 @@ class CrossEncoder:
     def session(self) -> Any:
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
+                from ..embed.onnx_encoder import one_thread_session
 
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = 1
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                self._session = ort.InferenceSession(
-                    str(self.onnx_file), options, providers=["CPUExecutionProvider"]
-                )
+                self._session = one_thread_session(self.onnx_file)
             return self._session
 
     def score(self, question: str, sentences: Sequence[str]) -> list[float]:

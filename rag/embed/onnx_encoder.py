@@ -55,15 +55,7 @@ class OnnxEncoder:
         """The ONNX Runtime session: one intra-op thread (texts run side by side instead)."""
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = 1
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                self._session = ort.InferenceSession(
-                    str(self.onnx_file), options, providers=["CPUExecutionProvider"]
-                )
+                self._session = one_thread_session(self.onnx_file)
             return self._session
 
     def encode(
@@ -120,6 +112,17 @@ class OnnxEncoder:
 
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="rag-embed")
             return self._pool
+
+
+def one_thread_session(onnx_file: Path) -> Any:
+    """An ONNX Runtime CPU session with one intra-op thread (callers run texts side by side)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
 
 
 def _json(path: Path) -> Any:
