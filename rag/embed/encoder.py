@@ -166,27 +166,13 @@ class Embedder:
     def encode(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> NDArray[np.float32]:
-        """Vectors for ``texts`` in order, shape (len(texts), dimension); calls progress(n) per batch."""
+        """Vectors for ``texts`` in order, shape (len(texts), dimension); calls progress(n) per batch:
+        the mean of each text's token outputs, normalised (what sentence-transformers computes)."""
         import numpy as np
 
-        size = self.settings.batch_size
-        if not texts:
-            return np.zeros((0, self.dimension), dtype="float32")
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
-        out = np.empty((len(texts), self.dimension), dtype="float32")
-        for begin in range(0, len(order), size):
-            batch = order[begin : begin + size]
-            vectors = self.model.encode(
-                [texts[i] for i in batch],
-                batch_size=size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out[batch] = vectors
-            if progress:
-                progress(len(batch))
-        return out
+        sums, counts = self.token_sums(texts, progress)
+        vectors = sums / counts[:, None]
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def token_sums(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -198,7 +184,7 @@ class Embedder:
         size = self.settings.batch_size
         sums = np.zeros((len(texts), self.dimension), dtype="float32")
         counts = np.ones(len(texts), dtype="float32")
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
         model = self.model
         for begin in range(0, len(order), size):
             batch = order[begin : begin + size]
