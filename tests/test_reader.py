@@ -253,14 +253,21 @@ def reranking(sample_index, embedder):
 
 
 @pytest.mark.model
-def test_the_re_ranker_prefers_the_answering_sentence_to_a_lead_in(reranking):
+def test_the_re_ranker_reads_the_section_not_the_heading_or_a_lead_in(reranking):
     question = "What is the core purpose of the coalition meetings?"
     text = reranking.index.article_by_doc(COALITION).text
-    answer = "At their heart, these gatherings are all about coordination, commitment, and capability."
+    search = reranking.search(question)
+    reading = reranking.reading(search)
+    from rag.answer.reader import candidates
+
+    found = candidates(question, reading.vector, search.hits, reranking.index, reading.embedder)
+    ranked = reading.rank(question, found)
     lead_in = "Let's dive into what's been going down with the NATO Ukraine defense coalition meeting."
-    assert answer in text and lead_in in text
-    right, wrong = reranking.reranker.encoder.score(question, [answer, lead_in])
-    assert right > wrong
+    assert lead_in in text
+    assert ranked[0].candidate.hit.paragraph == 5 and ranked[0].candidate.text != lead_in
+    heading = reranking.index.article_by_doc(COALITION).paragraph_text(4)
+    assert all(r.candidate.text not in (heading, lead_in) for r in ranked[: reranking.reranker.config.rerank])
+    assert [r.probability for r in ranked] == sorted((r.probability for r in ranked), reverse=True)
 
 
 @pytest.mark.model

@@ -1,22 +1,24 @@
 """Train the re-ranker: the packaged all-MiniLM-L6-v2 fine-tuned as a (question, sentence) classifier.
 
-    python training/train_cross_encoder.py                # about 25 minutes on 2 CPU cores
+    python training/train_cross_encoder.py --device cuda  # the shipped recipe: about 2 minutes on one GPU
+    python training/train_cross_encoder.py                # on CPU: stops after --minutes (25), a partial pass
     python training/train_cross_encoder.py --quick        # a few steps on a few questions: the smoke run
+    python training/train_cross_encoder.py --calibrate D  # export and calibrate delta D trained elsewhere
 
 Data: the candidates mined by ``training/train_reader.py mine`` from ``../shared/eval/squad-train``
 only (``training/.work/squad-train.jsonl``: each question, as asked and delexicalised, with the
 runtime's candidate sentences, their signals and labels). Each question's pairs are the
-sentences the run time re-reads: the logistic scorer's best ``RERANK`` (the answer sentence is
+sentences the logistic scorer ranks best (``TRAIN_SHORTLIST``; the answer sentence is
 added when it is not among them); positives overlap the answer span, negatives are the other
 sentences of the same question, unanswerable questions give negatives only. The loss is a
 softmax over each question's sentences (the answer against its neighbours) plus a per-pair
 logistic loss (so that the score also says "no sentence answers").
 
-Model: LoRA adapters (``peft``) on every linear layer of the top ``LAYERS`` transformer layers;
+Model: LoRA adapters (``peft``) on every linear layer of the ``LAYERS`` transformer layers;
 the question's and the sentence's word pieces (read together) are averaged apart and scored as a
 scaled cosine plus a linear head over their product, which starts at zero (so training starts
-from the sentence model's own notion of similarity); the bottom layers are frozen, so back-propagation stops there.
-Only the adapters and the head are saved (fp16 safetensors, under 1 MB), merged into the packaged
+from the sentence model's own notion of similarity); layers without adapters are frozen.
+Only the adapters and the head are saved (fp16 safetensors, 1.3 MB), merged into the packaged
 model at run time (``rag/answer/cross_export.py``).
 
 Split: two articles (``HELD_OUT``) and a fifth of the unanswerable questions are never trained
@@ -46,13 +48,16 @@ sys.path.insert(0, str(ROOT / "training"))
 import train_reader  # noqa: E402  (the mining step and the threshold rule are shared)
 
 HELD_OUT = ("Solar_energy.txt", "Sino-Tibetan_relations_during_the_Ming_dynasty.txt")
-RERANK = 8  # sentences re-read per question (query time grows with it: about 2.5 ms each)
-LAYERS = (3, 4, 5)  # transformer layers with adapters; below them the model is frozen
+RERANK = 4  # sentences re-read per question at run time (about 10 ms each on two cores)
+TRAIN_SHORTLIST = 8  # the logistic scorer's best sentences a question trains on
+LAYERS = (0, 1, 2, 3, 4, 5)  # transformer layers with adapters (all six)
 TARGETS = ("query", "key", "value", "dense")  # every linear layer of those layers
 RANK, ALPHA = 16, 32.0
 MAX_LENGTH = 128  # word pieces of question + sentence; longer sentences are cut
-QUESTIONS_PER_STEP = 6
-NEGATIVES = 4  # other sentences of the same question per step (training cost is per pair)
+QUESTIONS_PER_STEP = 16
+NEGATIVES = 7  # other sentences of the same question per step (training cost is per pair)
+EPOCHS = 3
+LR = 3e-4
 SECOND_RATIO = 0.5
 COSINE_SCALE = 10.0  # the head starts as this times the cosine of the two sides, minus half of it
 SEED = 13
@@ -78,14 +83,14 @@ def shortlist(row: dict, scorer, n: int = RERANK, with_answer: bool = False) -> 
     return top
 
 
-def training_pairs(row: dict, scorer) -> list[dict]:
-    """The shortlist's answer sentences and its ``NEGATIVES`` best-ranked other sentences."""
-    top = shortlist(row, scorer, with_answer=True)
-    return [c for c in top if c["label"]] + [c for c in top if not c["label"]][:NEGATIVES]
+def training_pairs(row: dict, scorer, negatives: int = NEGATIVES) -> list[dict]:
+    """The shortlist's answer sentences and its ``negatives`` best-ranked other sentences."""
+    top = shortlist(row, scorer, TRAIN_SHORTLIST, with_answer=True)
+    return [c for c in top if c["label"]] + [c for c in top if not c["label"]][:negatives]
 
 
 # ---- training -----------------------------------------------------------------------------------
-def build_model(folder: Path):
+def build_model(folder: Path, layers: tuple[int, ...] = LAYERS):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
@@ -99,7 +104,7 @@ def build_model(folder: Path):
         lora_alpha=ALPHA,
         lora_dropout=0.05,
         target_modules=list(TARGETS),
-        layers_to_transform=list(LAYERS),
+        layers_to_transform=list(layers),
         layers_pattern="layer",
     )
     lora = get_peft_model(bert, config)
@@ -118,7 +123,7 @@ def batch_of(tokenizer, groups: list[tuple[str, list[dict]]]):
     return encoded, labels, [len(cands) for _, cands in groups]
 
 
-def logits_of(model, encoded, per_run: int = 8):
+def logits_of(model, encoded, per_run: int = 8, device: str = "cpu"):
     """The model's logits for the encoded pairs, run in slices of similar length (padding a
     slice to its longest pair costs far less than padding all to the longest of the step)."""
     import torch
@@ -130,7 +135,7 @@ def logits_of(model, encoded, per_run: int = 8):
         width = max(len(e.ids) for e in part)
 
         def padded(rows, width=width):
-            return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long)
+            return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
 
         logits = model(
             padded([e.ids for e in part]),
@@ -145,8 +150,9 @@ def logits_of(model, encoded, per_run: int = 8):
 def loss_of(logits, labels, sizes):
     import torch
 
+    labels = labels.to(logits.device)
     pointwise = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, labels, pos_weight=torch.tensor(3.0)
+        logits, labels, pos_weight=torch.tensor(3.0, device=logits.device)
     )
     listwise, at = [], 0
     for size in sizes:
@@ -157,40 +163,66 @@ def loss_of(logits, labels, sizes):
     return pointwise + (torch.stack(listwise).mean() if listwise else 0.0)
 
 
-def train(model, tokenizer, rows: list[dict], scorer, steps: int, minutes: float, threads: int) -> dict:
-    """One pass over ``rows`` (at most ``steps`` steps, at most ``minutes``): AdamW, linear decay."""
+def train(
+    model,
+    tokenizer,
+    rows: list[dict],
+    scorer,
+    steps: int,
+    minutes: float,
+    threads: int,
+    device: str = "cpu",
+    epochs: int = 1,
+    per_step: int = QUESTIONS_PER_STEP,
+    lr: float = 5e-4,
+    negatives: int = NEGATIVES,
+) -> dict:
+    """``epochs`` passes over ``rows`` (at most ``steps`` steps, at most ``minutes``): AdamW,
+    linear decay; on ``device`` ("cpu", or "cuda" where one is present)."""
     import torch
 
     torch.set_num_threads(threads)
-    groups = [(r["question"], training_pairs(r, scorer)) for r in rows]
+    model.to(device)
+    groups = [(r["question"], training_pairs(r, scorer, negatives)) for r in rows]
     groups = [g for g in groups if g[1]]
-    random.Random(SEED).shuffle(groups)
-    total = min(steps or math.inf, math.ceil(len(groups) / QUESTIONS_PER_STEP))
+    order = []
+    for epoch in range(epochs):  # each pass in its own fixed order
+        random.Random(SEED + epoch).shuffle(groups)
+        order += groups
+    groups = order
+    total = min(steps or math.inf, math.ceil(len(groups) / per_step))
+    per_run = 8 if device == "cpu" else 128
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=5e-4, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / 20) * max(0.05, 1 - s / max(total, 1))
     )
     model.train()
     began, pairs, step, running = time.perf_counter(), 0, 0, 0.0
     while step < total and time.perf_counter() - began < minutes * 60:
-        chunk = groups[step * QUESTIONS_PER_STEP : (step + 1) * QUESTIONS_PER_STEP]
+        chunk = groups[step * per_step : (step + 1) * per_step]
         encoded, labels, sizes = batch_of(tokenizer, chunk)
-        loss = loss_of(logits_of(model, encoded), labels, sizes)
+        loss = loss_of(logits_of(model, encoded, per_run, device), labels, sizes)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         schedule.step()
         step, pairs = step + 1, pairs + len(labels)
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % 25 == 0:
+        if step % 100 == 0:
             seconds = time.perf_counter() - began
             print(f"step {step}/{total}  loss {running:.3f}  {pairs / seconds:.1f} pairs/s", flush=True)
     seconds = time.perf_counter() - began
     print(f"trained {step} steps, {pairs} pairs in {seconds:.0f} s: {pairs / max(seconds, 1e-9):.1f} pairs/s")
+    model.to("cpu")
     return {
         "steps": step,
-        "questions": min(len(groups), step * QUESTIONS_PER_STEP),
+        "questions": min(len(groups), step * per_step),
+        "epochs": epochs,
+        "questions_per_step": per_step,
+        "lr": lr,
+        "negatives": negatives,
+        "device": "cpu" if device == "cpu" else "gpu",
         "pairs": pairs,
         "seconds": round(seconds, 1),
     }
@@ -227,14 +259,16 @@ def load_delta(model, path: Path) -> None:
 
 
 # ---- held-out scoring, combination, calibration -------------------------------------------------
-def write_config(out: Path, delta: Path, fitted: dict, trained: dict) -> Path:
+def write_config(
+    out: Path, delta: Path, fitted: dict, trained: dict, layers: tuple[int, ...] = LAYERS
+) -> Path:
     from rag.answer.cross_encoder import FORMAT, file_sha256
 
     data = {
         "format": FORMAT,
         "delta": delta.name,
         "delta_sha256": file_sha256(delta),
-        "lora": {"rank": RANK, "alpha": ALPHA, "layers": list(LAYERS), "targets": list(TARGETS)},
+        "lora": {"rank": RANK, "alpha": ALPHA, "layers": list(layers), "targets": list(TARGETS)},
         "max_length": MAX_LENGTH,
         "rerank": RERANK,
         "combine": fitted.get("combine", [1.0, 0.0, 0.0]),
@@ -362,6 +396,23 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--threads", type=int, default=2, help="torch threads (1 is faster on a busy machine)"
     )
+    parser.add_argument("--device", default="cpu", help='"cpu", or "cuda" to train on a GPU')
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training questions")
+    parser.add_argument(
+        "--layers", default=",".join(map(str, LAYERS)), help="transformer layers with adapters (0-5)"
+    )
+    parser.add_argument("--per-step", type=int, default=QUESTIONS_PER_STEP, help="questions a step")
+    parser.add_argument("--lr", type=float, default=LR, help="AdamW's learning rate")
+    parser.add_argument(
+        "--negatives", type=int, default=NEGATIVES, help="other sentences per question and step"
+    )
+    parser.add_argument("--model", type=Path, help="the model folder (default: the packaged MiniLM)")
+    parser.add_argument(
+        "--no-calibrate", action="store_true", help="train and save the delta only (no ONNX export)"
+    )
+    parser.add_argument(
+        "--calibrate", type=Path, help="no training: export and calibrate this delta (made here)"
+    )
     args = parser.parse_args(argv)
     from rag.answer.cross_encoder import load_reranker, pair_tokenizer
     from rag.answer.reader import Scorer
@@ -375,6 +426,7 @@ def main(argv=None) -> int:
         if work == parser.get_default("work"):
             work = Path(tempfile.mkdtemp(prefix="cross-smoke-"))
         out, articles, steps = work, ("Solar_energy.txt",), 3
+        args.per_step, args.negatives = 4, 3  # a few pairs a step: seconds on a CPU
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     mined = work / "squad-train.jsonl"
@@ -388,20 +440,43 @@ def main(argv=None) -> int:
     test_rows = [r for r in rows if held_out(r, articles)]
     fit_rows = random.Random(SEED).sample(fit_rows, len(fit_rows))  # a fixed order; --skip goes on in it
     fit_rows = fit_rows[args.skip : args.skip + args.questions] if args.questions else fit_rows[args.skip :]
-    folder = resolve_model_path(DEFAULT_MODEL)
-    print(f"training on {len(fit_rows)} questions, holding out {len(test_rows)} ({', '.join(articles)})")
-    model = build_model(folder)
-    if args.resume:
-        load_delta(model, args.resume)
-    tokenizer = pair_tokenizer(folder, MAX_LENGTH)
-    trained = train(model, tokenizer, fit_rows, scorer, steps, args.minutes, args.threads)
+    folder = args.model or resolve_model_path(DEFAULT_MODEL)
+    layers = tuple(int(n) for n in args.layers.split(","))
     delta = out / "cross_encoder.safetensors"
-    save_delta(model, delta)
-    config = write_config(out, delta, {}, trained)
+    if args.calibrate:  # a delta trained elsewhere (e.g. on a GPU): its record is kept
+        previous = json.loads(args.calibrate.with_suffix(".json").read_text(encoding="utf-8"))
+        trained, layers = previous["trained"], tuple(previous["lora"]["layers"])
+        if args.calibrate.resolve() != delta.resolve():
+            delta.write_bytes(args.calibrate.read_bytes())
+    else:
+        print(f"training on {len(fit_rows)} questions, holding out {len(test_rows)} ({', '.join(articles)})")
+        model = build_model(folder, layers)
+        if args.resume:
+            load_delta(model, args.resume)
+        tokenizer = pair_tokenizer(folder, MAX_LENGTH)
+        trained = train(
+            model,
+            tokenizer,
+            fit_rows,
+            scorer,
+            steps,
+            args.minutes,
+            args.threads,
+            args.device,
+            args.epochs,
+            args.per_step,
+            args.lr,
+            args.negatives,
+        )
+        save_delta(model, delta)
+    config = write_config(out, delta, {}, trained, layers)
+    if args.no_calibrate:
+        print(f"wrote {delta} ({delta.stat().st_size / 1e6:.2f} MB) and {config}, not calibrated")
+        return 0
     reranker = load_reranker(folder, work / "onnx-cache", config)
     fitted = calibrate(score_held_out(reranker, test_rows, scorer), articles)
     print_figures(fitted["figures"])
-    write_config(out, delta, fitted, trained)
+    write_config(out, delta, fitted, trained, layers)
     print(f"wrote {delta} ({delta.stat().st_size / 1e6:.2f} MB) and {config}")
     return 0
 
