@@ -1,12 +1,12 @@
-"""The learned reader against the word-overlap reader it replaced, in one run: quality and speed.
+"""The learned reader, with and without the re-ranker, against the word-overlap reader it replaced.
 
     .venv/bin/python benchmarks/reader.py [-n 400]
 
 For each question set (the paraphrase and seed sets over the bundled samples, and ``-n`` SQuAD
-dev questions, evenly spaced) both readers answer the same questions with the same index and
-retrieval; the script prints top citation, containment, false abstention, abstention
+dev questions, evenly spaced) the three readers answer the same questions with the same index and
+retrieval, in one run; the script prints top citation, containment, false abstention, abstention
 precision/recall, and per-question p50/p95 (model loaded, embedding + retrieval + reading), with
-the learned reader's p50 as a ratio of the lexical one's.
+each reader's p50 as a ratio of the lexical one's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from _common import ARTICLES, QUESTIONS, ROOT, median, percentile, squad_index, table
 
 SHARED = ROOT.parent / "shared" / "eval"
+READERS = (("lexical", False), ("learned", False), ("learned", True))  # (reader, RAG_RERANK)
 SETS = (
     ("paraphrase", ROOT / "evalsets/seed_paraphrase_dev.jsonl", ROOT / "articles"),
     ("seed_dev", ROOT / "evalsets/seed_dev.jsonl", ROOT / "articles"),
@@ -41,14 +42,14 @@ def run_set(path, articles, sample_size: int) -> list[list]:
         index = load_or_build(settings)
     rows = []
     results = {}
-    for reader in ("lexical", "learned"):
-        assistant = Assistant(settings.with_(reader=reader), index=index)
+    for reader, rerank in READERS:
+        assistant = Assistant(settings.with_(reader=reader, rerank=rerank), index=index)
         for q in questions[:5]:  # warm-up: model, scorer, caches
             assistant.ask(q.question, k=10)
         assistant.embedder._queries.clear()  # both readers embed every question themselves
         began = time.perf_counter()
         run, _ = run_eval(lambda q, a=assistant: a.ask(q, k=10), questions, index, reader, progress=False)
-        results[reader] = (run, time.perf_counter() - began)
+        results[reader + (" + re-ranker" if rerank else "")] = (run, time.perf_counter() - began)
     base = median([r.latency_ms for r in results["lexical"][0].results])
     for reader, (run, _) in results.items():
         m = aggregate(run.results)
