@@ -78,6 +78,9 @@ class IdIndex:
         return self.store.search(vector, k)
 
 
+CODEC = {"ivf-fp16": "SQfp16", "ivf-sq8": "SQ8"}  # ann.IVF, ann.IVF_SQ8: FAISS's factory names
+
+
 def bytes_per_chunk(vectors) -> float:
     import faiss
 
@@ -115,7 +118,7 @@ def measure_size(n: int, base, embedder, questions, lc_embeddings) -> list[list]
     rows.append(
         [
             n,
-            f"ours, approximate (IVF{info['nlist']},SQ8, nprobe {info['nprobe']})",
+            f"ours, approximate (IVF{info['nlist']},{CODEC[ann.layout(ivf)]}, nprobe {info['nprobe']})",
             percentile(total, 0.5),
             percentile(total, 0.95),
             percentile(search, 0.5),

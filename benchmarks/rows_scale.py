@@ -8,7 +8,8 @@ vocabulary, and for each chunk a vector made from the real vectors of the SQuAD 
 random mix of two of them plus noise, normalised: ``query_scale.synthesise``), so the vectors
 cluster like real ones without running the model over a million texts. The index is built
 through ``Index.add`` (the indexer's path less reading files and embedding) and saved, FAISS
-switching to IVF-SQ8 past ``ann_threshold`` as it does in ``rag index``.
+switching to IVF with fp16 codes (``ivf-fp16``) past ``ann_threshold`` as it does in ``rag index``
+(runs before that change built IVF-SQ8, 8-bit codes).
 
 Then, each in a fresh process:
 
@@ -16,7 +17,7 @@ Then, each in a fresh process:
   open, peak RSS; and the alternative, the same after reading every row into memory (what the
   index did before rows moved to SQLite);
 * cold ``rag ask``: the CLI's wall time for one question, model load included;
-* recall@10 of the IVF-SQ8 index against exact search over the same vectors (200 queries made
+* recall@10 of the approximate index against exact search over the same vectors (200 queries made
   like the corpus vectors), in the build process.
 
 With ``--store milvus://...`` the same index is built into a Milvus server, which then holds all

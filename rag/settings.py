@@ -40,7 +40,7 @@ class Settings:
     chunk_overlap: int = 150
     # Vector index: "auto" (exact until ann_threshold chunks, then approximate), "flat" or "ivf".
     index_type: str = "auto"
-    # Chunks from which "auto" switches to the approximate IVF-SQ8 index (measured: docs/storage.md).
+    # Chunks from which "auto" switches to the approximate IVF index, fp16 codes (measured: docs/storage.md).
     ann_threshold: int = 50_000
     # Clusters the approximate index scans per query; 0: 32 (nlist/64 past 2,048 clusters).
     ann_nprobe: int = 0

@@ -12,6 +12,7 @@ from rag.settings import Settings
 from rag.store import ann
 from rag.store.faiss_vectors import FaissVectors
 from rag.store.index import Index
+from rag.store.vectorstore import store_label
 from rag.types import Article, Chunk, Paragraph
 
 DIM = 32
@@ -82,7 +83,7 @@ def test_small_index_stays_exact(tmp_path):
 def test_switches_to_approximate_past_the_threshold_and_records_it(tmp_path):
     index, settings, stored = build(tmp_path, ann_threshold=1000)
     recorded = manifest(settings)
-    assert recorded["index_type"] == "ivf-sq8" and recorded["ann_threshold"] == 1000
+    assert recorded["index_type"] == "ivf-fp16" and recorded["ann_threshold"] == 1000
     assert recorded["ann"]["nlist"] == ann.nlist_for(3000) and recorded["ann"]["trained_on"] == 3000
     loaded = Index.load(settings.index_dir, settings)
     assert loaded.index_type == ann.IVF and loaded.vectors.count() == 3000
@@ -111,7 +112,7 @@ def test_approximate_search_finds_the_right_chunks(tmp_path):
 
 def test_forced_settings_override_the_threshold(tmp_path):
     forced_ivf, settings, _ = build(tmp_path / "a", articles=3, index_type="ivf", ann_threshold=10**9)
-    assert forced_ivf.index_type == ann.IVF and manifest(settings)["index_type"] == "ivf-sq8"
+    assert forced_ivf.index_type == ann.IVF and manifest(settings)["index_type"] == "ivf-fp16"
     forced_flat, settings, _ = build(tmp_path / "b", index_type="flat", ann_threshold=10)
     assert forced_flat.index_type == ann.FLAT and manifest(settings)["index_type"] == "flat"
     with pytest.raises(ValueError, match="unknown index type"):
@@ -126,7 +127,7 @@ def test_incremental_update_and_remove_work_on_the_approximate_index(tmp_path):
     changed = fake_article(4, 120)  # 20 new paragraphs
     old_ids = {c.id for c in chunks_of(fake_article(4, 100))}
     reused = [index.vectors.get([c.id])[0] if c.id in old_ids else None for c in chunks_of(changed)]
-    assert float(reused[0] @ stored[chunks_of(changed)[0].id]) > 0.99  # SQ8 keeps vectors close
+    assert float(reused[0] @ stored[chunks_of(changed)[0].id]) > 0.999  # fp16 keeps vectors close
     index.add(changed, chunks_of(changed), vectors_for(chunks_of(changed)))
     index.save(settings.index_dir)
 
@@ -150,13 +151,63 @@ def test_shrinking_below_half_the_threshold_goes_back_to_exact(tmp_path):
     assert manifest(settings)["ann"] == {}
 
 
+def test_fp16_codes_reproduce_the_stored_vectors(tmp_path):
+    _, settings, stored = build(tmp_path, ann_threshold=1000)
+    index = Index.load(settings.index_dir, settings)
+    ids = np.fromiter(stored, dtype="int64")[::7]
+    back = index.vectors.get(ids)
+    cosines = np.sum(back * np.stack([stored[i] for i in ids]), axis=1) / np.linalg.norm(back, axis=1)
+    assert index.index_type == ann.IVF and float(cosines.min()) > 0.999
+
+
+def sq8_ivf(dimension: int, nlist: int):
+    """The approximate structure earlier versions built: IVF with 8-bit scalar quantizer codes."""
+    import faiss
+
+    index = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dimension),
+        dimension,
+        nlist,
+        faiss.ScalarQuantizer.QT_8bit,
+        faiss.METRIC_INNER_PRODUCT,
+    )
+    index.cp.niter = 10
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    return index
+
+
+def test_an_old_sq8_index_is_read_searched_and_converted_to_fp16_on_the_next_save(tmp_path, monkeypatch):
+    with monkeypatch.context() as old_version:
+        old_version.setattr(ann, "_new_ivf", sq8_ivf)
+        _, settings, stored = build(tmp_path, ann_threshold=1000)
+    assert manifest(settings)["index_type"] == "ivf-sq8"
+
+    index = Index.load(settings.index_dir, settings)
+    assert index.index_type == ann.IVF_SQ8 and index.vectors_stale()
+    assert "approximate, IVF-SQ8" in store_label(index.vectors.describe())
+    probes = list(stored)[::60]
+    assert all(index.search(stored[i], 1)[0][0].id == i for i in probes)
+    assert float(index.vectors.get([probes[0]])[0] @ stored[probes[0]]) > 0.99
+    index.remove("a3")
+    assert index.vectors.count() == 2900
+
+    index.save(settings.index_dir)
+    recorded = manifest(settings)
+    assert recorded["index_type"] == "ivf-fp16" and recorded["ann"]["trained_on"] == 2900
+    again = Index.load(settings.index_dir, settings)
+    assert again.index_type == ann.IVF and not again.vectors_stale()
+    assert "approximate, IVF-fp16" in store_label(again.vectors.describe())
+    assert all(again.search(stored[i], 1)[0][0].id == i for i in probes if i in again.chunks)
+    assert not any(c.article_id == "a3" for c in again.chunks.values())
+
+
 @pytest.mark.model
 def test_rag_index_switches_with_the_real_model(samples, settings, embedder):
     from rag.store.indexer import update_index
 
     small = settings.with_(ann_threshold=10)
     report = update_index(samples, small, embedder=embedder, progress=False)
-    assert manifest(small)["index_type"] == "ivf-sq8" and report.chunks >= 10
+    assert manifest(small)["index_type"] == "ivf-fp16" and report.chunks >= 10
     index = Index.load(small.index_dir, small)
     top, score = index.search(embedder.encode_query("joint arms production between Ukraine and NATO"), 3)[0]
     assert index.articles[top.article_id].doc == "000_b170d9b6d041f30c.txt" and top.paragraph == 1
@@ -194,10 +245,27 @@ def test_bulk_indexing_switches_to_the_compact_index_as_soon_as_it_crosses_the_t
     settings = Settings(index_dir=tmp_path / "index", model="fake", ann_threshold=100, ingest_chunks=50)
     report = update_index(folder, settings, embedder=HashEncoder(), progress=False)
     recorded = manifest(settings)
-    assert report.chunks == 180 and recorded["index_type"] == "ivf-sq8"
+    assert report.chunks == 180 and recorded["index_type"] == "ivf-fp16"
     # converted during the run, when the first step past 100 chunks was added, not at the end
     assert 100 <= recorded["ann"]["trained_on"] < 180
     index = Index.load(settings.index_dir, settings)
     chunk = next(iter(index.chunks.values()))
     vector = HashEncoder().encode([index.embedding_text(chunk)])[0]
     assert index.search(vector, 1)[0][0].id == chunk.id
+
+
+def test_rag_index_converts_an_old_sq8_index_with_no_article_changed(tmp_path, monkeypatch):
+    from rag.store.indexer import update_index
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(50):
+        (folder / f"a{n:02d}.md").write_text(f"# Article {n}\n\nFirst fact {n}.\n\nSecond fact {n}.\n")
+    settings = Settings(index_dir=tmp_path / "index", model="fake", ann_threshold=100)
+    with monkeypatch.context() as old_version:
+        old_version.setattr(ann, "_new_ivf", sq8_ivf)
+        update_index(folder, settings, embedder=HashEncoder(), progress=False)
+    assert manifest(settings)["index_type"] == "ivf-sq8"
+    report = update_index(folder, settings, embedder=HashEncoder(), progress=False)
+    assert report.added == report.updated == report.embedded_chunks == 0 and report.chunks == 150
+    assert manifest(settings)["index_type"] == "ivf-fp16" and "IVF-fp16" in report.store

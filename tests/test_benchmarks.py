@@ -36,7 +36,7 @@ def test_one_size_measures_exact_and_approximate_with_recall():
     exact, approximate = rows
     assert exact[1].startswith("ours, exact") and approximate[1].startswith("ours, approximate")
     assert 0.5 <= float(approximate[5]) <= 1.0
-    assert approximate[6] < exact[6]  # bytes per chunk: SQ8 codes instead of float32
+    assert approximate[6] < exact[6]  # bytes per chunk: fp16 codes (2 bytes a dimension), not float32 (4)
 
 
 def test_table_is_markdown_with_the_machine_load():

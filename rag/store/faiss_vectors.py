@@ -1,6 +1,6 @@
 """The default vector store: a FAISS index in this process, saved as ``vectors.faiss``.
 
-Exact below ``Settings.ann_threshold`` chunks, approximate (IVF-SQ8) from there on; ``fit``
+Exact below ``Settings.ann_threshold`` chunks, approximate (IVF with fp16 codes) from there on; ``fit``
 converts between the two before a save (the structures and the policy are in ``ann.py``).
 """
 
@@ -27,7 +27,7 @@ class FaissVectors:
     search_margin = 0  # holds exactly the index's chunks: no extra hits to ask for
 
     def __init__(self, index: faiss.Index, policy: ann.Policy, info: dict[str, Any] | None = None) -> None:
-        self.index = index  # IndexIDMap2(IndexFlatIP) or IndexIVFScalarQuantizer
+        self.index = index  # IndexIDMap2(IndexFlatIP) or IndexIVFScalarQuantizer (fp16, or 8-bit if old)
         self.policy = policy
         self.info = info or {}  # nlist, nprobe and training size of an approximate index
 
@@ -79,7 +79,7 @@ class FaissVectors:
             "kind": FAISS,
             "index_type": self.layout,
             "vectors": self.count(),
-            "ann": self.info if self.layout == ann.IVF else {},
+            "ann": self.info if ann.approximate(self.layout) else {},
             "ann_threshold": self.policy.threshold,
         }
 
@@ -137,7 +137,7 @@ class FaissVectors:
             raise IndexCorruptError(
                 f"{path} is not a readable FAISS index ({str(exc).splitlines()[0]}). {hint}"
             ) from None
-        if isinstance(index, faiss.IndexIVF):  # ann.IVF
+        if isinstance(index, faiss.IndexIVF):  # ann.IVF or ann.IVF_SQ8 (converted on the next save)
             ann.set_nprobe(index, nprobe or info.get("nprobe", 0) or ann.default_nprobe(index.nlist))
             info = {**info, "nprobe": index.nprobe}
         return cls(index, policy, info)

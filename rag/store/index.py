@@ -117,7 +117,8 @@ class Index:
 
     @property
     def index_type(self) -> str:
-        """``flat`` (exact) or ``ivf-sq8`` (approximate) for FAISS; ``milvus`` for Milvus."""
+        """``flat`` (exact) or ``ivf-fp16`` (approximate; ``ivf-sq8`` for an old index until its next
+        save) for FAISS; ``milvus`` for Milvus."""
         return self.vectors.layout
 
     def search(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[Chunk, float]]:

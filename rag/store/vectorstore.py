@@ -33,7 +33,7 @@ class VectorStore(Protocol):
     """Chunk vectors under their 63-bit chunk ids; cosine similarity (vectors are normalised)."""
 
     kind: str  # FAISS or MILVUS
-    layout: str  # "flat" or "ivf-sq8" for FAISS, "milvus" for Milvus
+    layout: str  # "flat" or "ivf-fp16" (old: "ivf-sq8") for FAISS, "milvus" for Milvus
     dimension: int
     files: tuple[str, ...]  # what ``write`` puts into the index's data folder
     search_margin: int  # hits to ask for beyond k, as some may not be the index's chunks
@@ -142,5 +142,6 @@ def store_label(info: dict) -> str:
             f"vectors in Milvus collection {info.get('collection')} ({info.get('index_type') or 'index'}) "
             f"at {info.get('uri')}"
         )
-    exact = "approximate, IVF-SQ8" if info.get("index_type") == "ivf-sq8" else "exact"
+    codec = {"ivf-fp16": "approximate, IVF-fp16", "ivf-sq8": "approximate, IVF-SQ8"}  # ann.IVF, ann.IVF_SQ8
+    exact = codec.get(info.get("index_type") or "", "exact")
     return f"vectors in FAISS ({exact})"
