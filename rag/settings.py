@@ -84,9 +84,9 @@ class Settings:
     # Reader: "learned" (a calibrated scorer over sentence vectors and words, fitted on SQuAD 2.0
     # train articles; see rag/answer/models/README.md) or "lexical" (the earlier word-overlap scorer).
     reader: str = "learned"
-    # Re-read the learned reader's 8 best sentences with the cross-encoder (question and sentence
-    # read together; rag/answer/models/README.md). Off by default: measured, it did not beat the
-    # logistic scorer alone on the paraphrase set and costs 4 to 10x the reading time.
+    # Re-read the learned reader's 4 best sentences with the cross-encoder (question and sentence
+    # read together; rag/answer/models/README.md). Off by default: it picks the right sentence more
+    # often but refuses more answerable paraphrased questions, and costs 3 to 5x the reading time.
     rerank: bool = False
     # Confidence under which the learned reader says "The articles don't say"; negative: the
     # threshold calibrated with the model (raise it to abstain more, lower it to answer more).
