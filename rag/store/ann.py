@@ -4,7 +4,7 @@
 * ``ivf-fp16``: ``IndexIVFScalarQuantizer`` (inverted lists, fp16 scalar quantizer, inner product)
   with a hash-table direct map: 0.77 kB of codes a chunk plus its 8-byte id and hash-map entry
   (about 0.8 kB), and each query scans ``nprobe`` of ``nlist`` clusters instead of every vector.
-  Half-precision codes keep recall@10 against exact search at 0.998-1.000 (1M chunks,
+  Half-precision codes keep recall@10 against exact search at 0.99-1.00 (1M chunks,
   nprobe 32), where 8-bit codes stopped at 0.89-0.96 whatever the nprobe.
 * ``ivf-sq8``: the same with an 8-bit scalar quantizer (about 0.45 kB a chunk), what earlier
   versions built. Still read and searched, and converted to ``ivf-fp16`` on the next save.
@@ -89,8 +89,8 @@ def nlist_for(count: int) -> int:
 def default_nprobe(nlist: int) -> int:
     """Clusters scanned per query: 32 kept recall@10 at 0.97-0.98 against exact search at 10k,
     100k and 1M chunks with 8-bit codes, at under 2 ms a query (benchmarks/query_scale.py); with
-    fp16 codes 1.000 (synthetic queries) and 0.998 (SQuAD questions) at 1M, about 1.6 ms
-    (benchmarks/rows_scale.py)."""
+    fp16 codes 0.998 (synthetic queries) and 0.990 (SQuAD questions) at 1M, about 1.6 ms
+    (benchmarks/rows_scale.py; docs/deployment.md)."""
     return min(nlist, max(32, nlist // 64))
 
 
