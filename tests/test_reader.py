@@ -313,6 +313,28 @@ def test_the_cross_encoder_training_runs_on_a_few_questions(tmp_path):
     config = CrossConfig.load(tmp_path / "cross_encoder.json")
     assert config.delta.stat().st_size < 5_000_000 and 0 < config.abstain_below < 1
     assert "held-out by article" in done.stdout and "Solar_energy.txt" in done.stdout
+    trained = json.loads((tmp_path / "cross_encoder.json").read_text())["trained"]
+
+    # a delta trained elsewhere (say on a GPU) is calibrated here, keeping its training record
+    again = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "training" / "train_cross_encoder.py"),
+            "--quick",
+            "--work",
+            str(tmp_path),
+            "--calibrate",
+            str(config.delta),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "held-out by article" in again.stdout and "trained " not in again.stdout  # no training
+    recalibrated = CrossConfig.load(tmp_path / "cross_encoder.json")
+    assert recalibrated.delta_sha256 == config.delta_sha256
+    assert json.loads((tmp_path / "cross_encoder.json").read_text())["trained"] == trained
 
 
 class CountingEmbedder:

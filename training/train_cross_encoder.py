@@ -444,7 +444,13 @@ def main(argv=None) -> int:
     layers = tuple(int(n) for n in args.layers.split(","))
     delta = out / "cross_encoder.safetensors"
     if args.calibrate:  # a delta trained elsewhere (e.g. on a GPU): its record is kept
-        previous = json.loads(args.calibrate.with_suffix(".json").read_text(encoding="utf-8"))
+        record = args.calibrate.with_suffix(".json")
+        if not args.calibrate.is_file() or not record.is_file():
+            raise SystemExit(
+                f"--calibrate needs the delta and the {record.name} written beside it by the "
+                f"training run (--no-calibrate); {args.calibrate} or {record} is missing"
+            )
+        previous = json.loads(record.read_text(encoding="utf-8"))
         trained, layers = previous["trained"], tuple(previous["lora"]["layers"])
         if args.calibrate.resolve() != delta.resolve():
             delta.write_bytes(args.calibrate.read_bytes())
