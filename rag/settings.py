@@ -86,7 +86,7 @@ class Settings:
     reader: str = "learned"
     # Re-read the learned reader's 4 best sentences with the cross-encoder (question and sentence
     # read together; rag/answer/models/README.md). Off by default: it picks the right sentence more
-    # often but refuses more answerable paraphrased questions, and costs 3 to 5x the reading time.
+    # often but refuses more answerable paraphrased questions, and triples the time a question takes.
     rerank: bool = False
     # Confidence under which the learned reader says "The articles don't say"; negative: the
     # threshold calibrated with the model (raise it to abstain more, lower it to answer more).

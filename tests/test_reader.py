@@ -271,6 +271,20 @@ def test_the_re_ranker_reads_the_section_not_the_heading_or_a_lead_in(reranking)
 
 
 @pytest.mark.model
+def test_the_re_ranker_scores_pairs_side_by_side_as_it_does_one_by_one(reranking):
+    from dataclasses import replace
+
+    question = "What is the core purpose of the coalition meetings?"
+    article = reranking.index.article_by_doc(COALITION)
+    sentences = [article.text[s:e] for p in article.paragraphs[4:7] for s, e in p.sentences][:6]
+    encoder = reranking.reranker.encoder
+    one_by_one = replace(encoder, threads=1, _session=None, _pool=None).score(question, sentences)
+    side_by_side = replace(encoder, threads=2, _session=None, _pool=None).score(question, sentences)
+    assert len(set(one_by_one)) == len(sentences)  # distinct scores, so an order mix-up would show
+    assert side_by_side == one_by_one
+
+
+@pytest.mark.model
 def test_the_re_ranker_is_off_unless_asked_for_and_answers_when_on(assistant, reranking):
     assert assistant.reranker is None and reranking.reranker is not None
     answer = reranking.ask("What have Ukraine and NATO begun doing together?")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -111,11 +112,15 @@ def pair_tokenizer(folder: Path, max_length: int) -> Any:
 @dataclass
 class CrossEncoder:
     """Scores (question, sentence) pairs with the exported ONNX model: one run per pair, so a
-    pair's score does not depend on the others (int8 activations are scaled per run)."""
+    pair's score does not depend on the others (int8 activations are scaled per run). The runs
+    of a question go side by side, one per core (a one-thread session runs on its caller's
+    thread, and ONNX Runtime releases the GIL)."""
 
     onnx_file: Path
     tokenizer: Any
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     _session: Any = field(default=None, repr=False)
+    _pool: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def session(self) -> Any:
@@ -131,8 +136,8 @@ class CrossEncoder:
         import numpy as np
 
         session = self.session()
-        out = []
-        for sentence in sentences:
+
+        def one(sentence: str) -> float:
             e = self.tokenizer.encode(question, sentence)
             ids = np.array([e.ids], dtype=np.int64)
             feed = {
@@ -140,8 +145,19 @@ class CrossEncoder:
                 "attention_mask": np.ones_like(ids),
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
-            out.append(float(session.run(None, feed)[0][0]))
-        return out
+            return float(session.run(None, feed)[0][0])
+
+        if self.threads <= 1 or len(sentences) <= 1:
+            return [one(sentence) for sentence in sentences]
+        return list(self._workers().map(one, sentences))
+
+    def _workers(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="rag-rerank")
+            return self._pool
 
 
 @dataclass(frozen=True)
