@@ -12,6 +12,7 @@ import pytest
 from rag.embed import onnx_cache
 from rag.embed.encoder import Embedder, resolve_model_path
 from rag.errors import IndexMismatchError
+from rag.hashing import file_sha256
 from rag.settings import DEFAULT_MODEL, Settings
 from rag.store.index import FORMAT_VERSION, MANIFEST, Index
 
@@ -101,7 +102,7 @@ def _count_exports(monkeypatch, fail: bool = False) -> list:
                     "variant": variant,
                     "recipe": onnx_cache.RECIPE,
                     "size": path.stat().st_size,
-                    "sha256": onnx_cache._file_sha256(path),
+                    "sha256": file_sha256(path),
                 }
             ),
         )

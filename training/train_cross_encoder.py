@@ -262,7 +262,8 @@ def load_delta(model, path: Path) -> None:
 def write_config(
     out: Path, delta: Path, fitted: dict, trained: dict, layers: tuple[int, ...] = LAYERS
 ) -> Path:
-    from rag.answer.cross_encoder import FORMAT, file_sha256
+    from rag.answer.cross_encoder import FORMAT
+    from rag.hashing import file_sha256
 
     data = {
         "format": FORMAT,

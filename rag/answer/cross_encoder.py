@@ -14,7 +14,6 @@ no torch. The final score combines the cross-encoder's with the logistic one; it
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RagError
+from ..hashing import file_sha256
 from .reader import Scored
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -92,10 +92,6 @@ def _three(values: Any) -> tuple[float, float, float]:
 def _two(values: Any) -> tuple[float, float]:
     a, b = (float(v) for v in values)
     return a, b
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def pair_tokenizer(folder: Path, max_length: int) -> Any:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RagError
+from ..hashing import file_sha256
 
 RECIPE = 1  # bump when the export steps change: older cached exports are then not used
 VARIANTS = ("int8", "fp32")
@@ -199,7 +200,7 @@ def write_onnx(module: Any, output: str, variant: str, out: Path, record: dict) 
                 "recipe": RECIPE,
                 **record,
                 "size": path.stat().st_size,
-                "sha256": _file_sha256(path),
+                "sha256": file_sha256(path),
             },
             indent=1,
         ),
@@ -228,17 +229,9 @@ def _complete(target: Path) -> bool:
     try:
         record = _json(target / "export.json")
         path = target / "model.onnx"
-        return path.stat().st_size == record["size"] and _file_sha256(path) == record["sha256"]
+        return path.stat().st_size == record["size"] and file_sha256(path) == record["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_memo(path: Path) -> dict:

@@ -14,17 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError
+from ..hashing import file_sha256
 
 BLOCK = 4096
 SAMPLES = 64
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sampled(path: Path) -> str:
@@ -42,7 +35,7 @@ def sampled(path: Path) -> str:
 def record(folder: Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The manifest's ``checksums``, ``sizes`` and ``samples`` for ``names`` in ``folder``."""
     return {
-        "checksums": {n: sha256(folder / n) for n in names},
+        "checksums": {n: file_sha256(folder / n) for n in names},
         "sizes": {n: (folder / n).stat().st_size for n in names},
         "samples": {n: sampled(folder / n) for n in names},
     }
@@ -58,7 +51,7 @@ def verify(folder: Path, name: str, manifest: dict, full_limit: int, hint: str) 
     if size > full_limit and expected is not None:
         same = size == expected and sampled(path) == manifest.get("samples", {}).get(name)
     else:
-        same = sha256(path) == manifest["checksums"].get(name)
+        same = file_sha256(path) == manifest["checksums"].get(name)
     if not same:
         raise IndexCorruptError(
             f"{path} does not match its checksum in the manifest (damaged or edited). {hint}"
