@@ -130,7 +130,9 @@ def _counts(index: Index) -> dict[str, int]:
     return {"articles": len(index.articles), "paragraphs": index.paragraph_count, "chunks": len(index.chunks)}
 
 
-def _manifest(index: Index, generation: str, sums: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+def new_manifest(index: Index, generation: str, counts: dict[str, int], previous: str) -> dict[str, Any]:
+    """The manifest of ``generation`` of ``index`` (a folder's or a Milvus server's): format, model,
+    encoder, chunking, store, counts, dates and the generation it follows."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store = index.vectors.describe()
     return {
@@ -142,13 +144,20 @@ def _manifest(index: Index, generation: str, sums: dict[str, Any], counts: dict[
         "chunking": index.chunking,
         "store": {k: v for k, v in store.items() if k != "vectors"},
         "index_type": index.index_type,
-        "ann": store.get("ann", {}),
-        "ann_threshold": store.get("ann_threshold"),
         "counts": counts,
         "built_at": index.manifest.get("built_at", now),
         "updated_at": now,
         "data": generation,
-        "previous": index.manifest.get("data", ""),
+        "previous": previous,
+    }
+
+
+def _manifest(index: Index, generation: str, sums: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    store = index.vectors.describe()
+    return {
+        **new_manifest(index, generation, counts, index.manifest.get("data", "")),
+        "ann": store.get("ann", {}),
+        "ann_threshold": store.get("ann_threshold"),
         **sums,
     }
 

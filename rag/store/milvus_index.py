@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..errors import IndexCorruptError, IndexMissingError
 from ..ingest.articles import embedding_text
 from ..settings import Settings
 from . import lexical
 from . import milvus_layout as layout
 from .factory import chunking_of, store_spec
-from .folder import FORMAT_VERSION
+from .folder import new_manifest
 from .index import Index
 from .loading import encoder_of
 from .milvus_draft import MilvusDraft
@@ -218,7 +217,7 @@ class MilvusIndex(Index):
             "chunks": rows.count("chunks"),
         }
         current = committed_generation(self.client, self.spec)  # kept for readers in flight
-        manifest = self._manifest(rows.generation, counts, current or "")
+        manifest = new_manifest(self, rows.generation, counts, current or "")
         body = json.dumps(manifest, indent=2)
         row = layout.piece_row(layout.MANIFEST, layout.MANIFEST, 0, body) | {"key": layout.MANIFEST}
         _call(
@@ -238,22 +237,3 @@ class MilvusIndex(Index):
         self.manifest, rows.counts, rows.writable, self.draft_rows = manifest, counts, False, None
         self._checked_at = time.monotonic()
         drop_old(self.client, self.spec, keep={rows.generation, manifest["previous"]})
-
-    def _manifest(self, generation: str, counts: dict[str, int], previous: str) -> dict[str, Any]:
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store = self.vectors.describe()
-        return {
-            "format": FORMAT_VERSION,
-            "package_version": __version__,
-            "model": self.model,
-            "encoder": self.encoder,
-            "dimension": self.dimension,
-            "chunking": self.chunking,
-            "store": {k: v for k, v in store.items() if k != "vectors"},
-            "index_type": self.index_type,
-            "counts": counts,
-            "built_at": self.manifest.get("built_at", now),
-            "updated_at": now,
-            "data": generation,
-            "previous": previous,
-        }
