@@ -223,20 +223,18 @@ def test_the_cli_carries_a_conversation_in_a_history_file(tmp_path, embedder):
     assert bad.returncode != 0 and "conversation.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_the_training_script_runs_end_to_end_on_a_few_questions(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "training" / "train_reader.py"),
-            "all",
-            "--quick",
-            "--work",
-            str(tmp_path),
-        ],
+def run_training(script: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``training/script`` run with ``args`` in a process of its own, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "training" / script), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
+
+
+def test_the_training_script_runs_end_to_end_on_a_few_questions(tmp_path):
+    done = run_training("train_reader.py", "all", "--quick", "--work", str(tmp_path), timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     from rag.answer.reader import Scorer
 
@@ -309,18 +307,7 @@ def test_a_damaged_re_ranker_is_refused_by_name(tmp_path):
 
 
 def test_the_cross_encoder_training_runs_on_a_few_questions(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "training" / "train_cross_encoder.py"),
-            "--quick",
-            "--work",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = run_training("train_cross_encoder.py", "--quick", "--work", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     from rag.answer.cross_encoder import CrossConfig
 
@@ -330,19 +317,8 @@ def test_the_cross_encoder_training_runs_on_a_few_questions(tmp_path):
     trained = json.loads((tmp_path / "cross_encoder.json").read_text())["trained"]
 
     # a delta trained elsewhere (say on a GPU) is calibrated here, keeping its training record
-    again = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "training" / "train_cross_encoder.py"),
-            "--quick",
-            "--work",
-            str(tmp_path),
-            "--calibrate",
-            str(config.delta),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    again = run_training(
+        "train_cross_encoder.py", "--quick", "--work", str(tmp_path), "--calibrate", str(config.delta)
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "held-out by article" in again.stdout and "trained " not in again.stdout  # no training
