@@ -1,4 +1,5 @@
-"""Shared by the benchmark scripts: paths, percentiles, tables, peak memory, the LangChain recipe."""
+"""Shared by the benchmark scripts: paths, percentiles, tables, peak memory, the web server, the
+LangChain recipe."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag.evaluate.summary import percentile  # noqa: E402, F401  (the project's one percentile, for the scripts)
+from rag.net import free_port  # noqa: E402
 
 LANGCHAIN_MISSING = (
     'the LangChain recipe needs the bench extra: .venv/bin/pip install -e ".[bench]" (skipped)'
@@ -66,6 +72,40 @@ def run_worker(script: Path, *args: str) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"{script.name} --worker {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class AppDidNotStart(RuntimeError):
+    """``python app.py`` exited, or its page did not answer in time."""
+
+
+@contextmanager
+def web_server(env: dict, timeout: float) -> Iterator[str]:
+    """``python app.py`` on a free local port, in a process of its own: yields its URL once the page
+    answers (raises AppDidNotStart if it exits or is not up within ``timeout`` seconds), and stops
+    the server on exit."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**env, "RAG_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for_page(server, url, time.perf_counter() + timeout)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for_page(server: subprocess.Popen, url: str, deadline: float) -> None:
+    while True:
+        if server.poll() is not None or time.perf_counter() > deadline:
+            raise AppDidNotStart(f"python app.py did not come up at {url} (exit code {server.poll()})")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            time.sleep(0.1)
 
 
 def model_path() -> str:

@@ -18,9 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import CACHE, ROOT, median, table
-
-from rag.net import free_port
+from _common import CACHE, ROOT, median, table, web_server
 
 QUESTION = "What have Ukraine and NATO begun doing together?"
 _SCRIPT = Path(sys.executable).with_name("rag")  # the console script users run
@@ -36,29 +34,17 @@ def seconds(command: list[str], env: dict) -> float:
 
 
 def app_seconds(env: dict, timeout: float = 120.0) -> float | None:
-    """From starting ``python app.py`` to the first answer of its ``/ask`` API."""
+    """From starting ``python app.py`` to the first answer of its ``/ask`` API; None if it did not
+    start or did not answer."""
     from gradio_client import Client
 
-    port = free_port()
-    env = {**env, "RAG_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     began = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     try:
-        while time.perf_counter() - began < timeout:
-            if server.poll() is not None:
-                return None
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                client.predict(QUESTION, api_name="/ask")
-                return time.perf_counter() - began
-            except Exception:  # not listening yet
-                time.sleep(0.2)
+        with web_server(env, timeout) as url:
+            Client(url, verbose=False).predict(QUESTION, api_name="/ask")
+            return time.perf_counter() - began
+    except Exception:  # reported by main() as not measured
         return None
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
-from _common import CACHE, ROOT, load_note, median, table
+from _common import CACHE, ROOT, load_note, median, table, web_server
 
 QUESTIONS = (
     "What have Ukraine and NATO begun doing together?",
@@ -27,12 +25,6 @@ QUESTIONS = (
     "What do Western partners think of Ukraine's defense industry?",
     "What is the core purpose of the coalition meetings?",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ask_in_page(page, question: str, turn: int) -> float:
@@ -47,24 +39,8 @@ def ask_in_page(page, question: str, turn: int) -> float:
 def one_round(browser, env: dict) -> dict[str, list[float]]:
     from gradio_client import Client
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
     began = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env={**env, "RAG_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            assert server.poll() is None and time.perf_counter() - began < 300, "app.py did not come up"
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with web_server(env, timeout=300) as url:
         up = time.perf_counter() - began
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.set_default_timeout(300_000)
@@ -79,10 +55,7 @@ def one_round(browser, env: dict) -> dict[str, list[float]]:
             start = time.perf_counter()
             client.predict(question, "hybrid", 5, api_name="/ask")
             api.append(time.perf_counter() - start)
-        return {"up": [up], "first": [first], "click": clicks, "api": api}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    return {"up": [up], "first": [first], "click": clicks, "api": api}
 
 
 def main() -> None:
@@ -92,12 +65,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     index = CACHE / "web-index"
-    env = {
-        **os.environ,
-        "RAG_INDEX_DIR": str(index),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = {**os.environ, "RAG_INDEX_DIR": str(index), "PYTHONPATH": str(ROOT)}
     subprocess.run(
         [sys.executable, "-m", "rag.cli", "index", str(ROOT / "articles"), "--quiet"],
         env=env,
