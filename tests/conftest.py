@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,11 +97,13 @@ def sample_index(tmp_path_factory, embedder):
     return Index.load(settings.index_dir, settings)
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    """A Milvus server in a process of its own (milvus-lite's gRPC server) on a free local port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+@contextmanager
+def milvus_server_at(data: Path) -> Iterator[str]:
+    """A Milvus server in a process of its own (milvus-lite's gRPC server) on a free local port:
+    yields its RAG_STORE (``milvus://127.0.0.1:PORT/articles``) and stops the server on exit."""
+    from rag.net import free_port
+
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -116,19 +120,25 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    try:
+        _wait_for_port(server, port)
+        yield f"milvus://127.0.0.1:{port}/articles"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for_port(server: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
+                return
         assert server.poll() is None, server.stderr.read().decode()
         time.sleep(0.2)
-    return server, f"milvus://127.0.0.1:{port}/articles"
 
 
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
-    server, store = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
-    yield store
-    server.terminate()
-    server.wait(timeout=30)
+    with milvus_server_at(tmp_path_factory.mktemp("milvus-server") / "data") as store:
+        yield store

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLES, start_server
+from conftest import ROOT, SAMPLES, milvus_server_at
 
 from rag.errors import IndexCorruptError, IndexMismatchError, RagError, StoreUnavailableError
 from rag.ingest.articles import chunk_article, embedding_text, parse_article
@@ -285,15 +285,11 @@ def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
 def test_a_server_that_goes_away_mid_session_gives_an_error_saying_so(settings, tmp_path, embedder, capfd):
     from rag.answer.assistant import Assistant
 
-    server, store = start_server(tmp_path / "data")
-    try:
+    with milvus_server_at(tmp_path / "data") as store:
         settings = settings.with_(store=store)
         build(settings, embedder)
         assistant = Assistant(settings, index=Index.load(settings.index_dir, settings), embedder=embedder)
         assert assistant.ask("What have Ukraine and NATO begun doing together?").citations
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     capfd.readouterr()
     with pytest.raises(
         StoreUnavailableError,
