@@ -8,18 +8,17 @@ The backend-agnostic suite (build, update, delete, ask, eval) runs on both store
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 
 import pytest
 from conftest import ROOT, SAMPLES, milvus_server_at
+from milvus_setup import build, crash_at, rag_cli, rebuild_of
 
 from rag.errors import IndexCorruptError, IndexMismatchError, RagError, StoreUnavailableError
 from rag.ingest.articles import chunk_article, embedding_text, parse_article
 from rag.store.index import Index, store_spec
-from rag.store.indexer import update_index
 from rag.store.milvus_vectors import client_for
 from rag.store.vectorstore import MILVUS, StoreSpec, parse_store
 
@@ -54,20 +53,6 @@ def collections(settings) -> list[str]:
     return sorted(client_for(store_spec(settings)).list_collections())
 
 
-def build(settings, embedder, folder=SAMPLES, **kw):
-    return update_index(folder, settings, embedder=embedder, progress=False, **kw)
-
-
-def crash_at(stage: str):
-    """A save's crash hook that fails at ``stage``, as a killed writer would."""
-
-    def hook(at: str) -> None:
-        if at == stage:
-            raise RuntimeError(f"injected crash at {at}")
-
-    return hook
-
-
 @pytest.mark.model
 def test_rebuild_fills_a_new_collection_and_drops_the_old_one_only_after_commit(
     settings, milvus_file, embedder
@@ -76,10 +61,7 @@ def test_rebuild_fills_a_new_collection_and_drops_the_old_one_only_after_commit(
     build(settings, embedder)
     first = Index.load(settings.index_dir, settings)
     committed = first.vectors.collection
-    fresh = Index.empty(settings, embedder.dimension)
-    for article in first.articles.values():
-        chunks = first.chunks_of(article.id)
-        fresh.add(article, chunks, first.vectors.get([c.id for c in chunks]))
+    fresh = rebuild_of(first, settings, embedder.dimension)
 
     with pytest.raises(RuntimeError, match="injected"):
         fresh.save(settings.index_dir, crash_hook=crash_at("data-renamed"))
@@ -202,11 +184,10 @@ def test_an_unreachable_server_is_named_with_what_to_check(tmp_path):
 @pytest.mark.model
 def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_path, milvus_file, embedder):
     """The web app, served by Gradio and called through its API, with the vectors in Milvus."""
-    import socket
-
     from gradio_client import Client, handle_file
 
     from rag.answer.assistant import Assistant
+    from rag.net import free_port
     from rag.settings import Settings
     from rag.web.app import WebApp
 
@@ -217,9 +198,7 @@ def test_web_chat_on_milvus_answers_with_citations_and_indexes_an_upload(tmp_pat
     build(settings, embedder, settings.articles_dir)
     app = WebApp(settings, Assistant(settings, embedder=embedder))
     demo = app.build()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     demo.launch(**{**app.launch_options(), "server_port": port, "quiet": True, "prevent_thread_lock": True})
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
@@ -251,19 +230,8 @@ def test_a_milvus_server_is_shared_by_processes_indexing_and_answering_at_once(
     from rag.answer.assistant import Assistant
     from rag.settings import Settings
 
-    env = {**os.environ, "RAG_STORE": milvus_server, "RAG_INDEX_DIR": str(tmp_path / "index")}
-
     def rag(*args):
-        run = subprocess.run(
-            [sys.executable, "-m", "rag.cli", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=300,
-            env=env,
-        )
-        assert run.returncode == 0, run.stderr
-        return run.stdout
+        return rag_cli(milvus_server, tmp_path / "index", *args)
 
     assert "vectors in Milvus collection articles_" in rag("index", str(samples), "--quiet")
     settings = Settings(index_dir=tmp_path / "index", store=milvus_server)

@@ -10,17 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import EVALSETS, ROOT, SAMPLES
+from milvus_setup import build, crash_at, process_env, rag_cli, rebuild_of
 
 from rag.errors import IndexMissingError, IndexWriteError
 from rag.settings import Settings
 from rag.store import lexical
 from rag.store import milvus_layout as layout
 from rag.store.index import Index, store_spec
-from rag.store.indexer import update_index
 from rag.store.milvus_index import MilvusIndex
 from rag.store.milvus_lock import state_lock
 from rag.store.milvus_vectors import client_for
@@ -33,20 +32,6 @@ HERON_QUESTION = "How many grey herons were counted on Zanzibar?"
 def on(server: str, collection: str) -> str:
     """The RAG_STORE of ``collection`` on the test's server."""
     return f"{server.rsplit('/', 1)[0]}/{collection}"
-
-
-def rag(store: str, index_dir: Path, *args: str) -> str:
-    env = {**os.environ, "RAG_STORE": store, "RAG_INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
-    return run.stdout
 
 
 def citations(answer: dict) -> list[tuple]:
@@ -96,10 +81,10 @@ def test_a_process_with_no_index_folder_answers_the_seed_questions_as_the_indexi
     from rag.answer.assistant import Assistant, answer_to_dict
 
     store = on(milvus_server, "seeds")
-    assert "2 added" in rag(store, tmp_path / "indexer", "index", str(SAMPLES), "--quiet")
+    assert "2 added" in rag_cli(store, tmp_path / "indexer", "index", str(SAMPLES), "--quiet")
     assert not (tmp_path / "indexer" / "manifest.json").exists()  # nothing of the index is local
 
-    out = rag(store, tmp_path / "nothing", "ask", "--batch", str(EVALSETS / "seed_dev.jsonl"))
+    out = rag_cli(store, tmp_path / "nothing", "ask", "--batch", str(EVALSETS / "seed_dev.jsonl"))
     remote = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert not (tmp_path / "nothing").exists()
     settings = Settings(index_dir=tmp_path / "indexer", store=store)
@@ -131,14 +116,14 @@ def test_an_article_added_or_deleted_through_one_process_is_seen_by_another_with
     monkeypatch.setattr(milvus_index, "CHECK_EVERY", 0.0)
     store = on(milvus_server, "shared")
     writer = Settings(index_dir=tmp_path / "a", articles_dir=samples, store=store)
-    update_index(samples, writer, embedder=embedder, progress=False)
+    build(writer, embedder, samples)
     reader = Settings(index_dir=tmp_path / "b", store=store)  # a web server with no index folder
     app = WebApp(reader, Assistant(reader, embedder=embedder))
     before = app.index()
     assert len(before.articles) == 2 and not app.assistant.ask(HERON_QUESTION).citations
 
     (samples / "herons.md").write_text(HERONS)
-    assert "1 added" in rag(store, tmp_path / "c", "index", str(samples), "--quiet")  # another process
+    assert "1 added" in rag_cli(store, tmp_path / "c", "index", str(samples), "--quiet")  # another process
     served = app.index()
     assert served is not before and len(served.articles) == 3
     herons = served.chunks_of(served.article_by_doc("herons.md").id)  # each with the title "Heron survey"
@@ -150,8 +135,8 @@ def test_an_article_added_or_deleted_through_one_process_is_seen_by_another_with
     assert before.search_lexical("NATO", 1)  # the previous generation still answers in-flight readers
 
     (samples / "herons.md").unlink()
-    assert update_index(samples, writer, embedder=embedder, progress=False).removed == 1  # this process
-    out = json.loads(rag(store, tmp_path / "d", "ask", HERON_QUESTION, "--json"))
+    assert build(writer, embedder, samples).removed == 1  # this process
+    out = json.loads(rag_cli(store, tmp_path / "d", "ask", HERON_QUESTION, "--json"))
     assert all(c["doc"] != "herons.md" for c in out["citations"])
     assert len(app.index().articles) == 2 and app.index().article_by_doc("herons.md") is None
     assert app.index().document_frequencies()[0]["heron"] == 0
@@ -181,7 +166,7 @@ def test_a_killed_indexer_leaves_the_previous_generation_serving_and_the_next_ru
 
     store = on(milvus_server, "killed")
     settings = Settings(index_dir=tmp_path / "index", store=store)
-    update_index(samples, settings, embedder=embedder, progress=False)
+    build(settings, embedder, samples)
     committed = Index.load(settings.index_dir, settings)
     question = "What have Ukraine and NATO begun doing together?"
     expected = Assistant(settings, index=committed, embedder=embedder).ask(question)
@@ -189,10 +174,9 @@ def test_a_killed_indexer_leaves_the_previous_generation_serving_and_the_next_ru
     (samples / "zz1.md").write_text(HERONS)
     (samples / "zz2.md").write_text("# Owls\n\nBarn owls nest in church towers.\n")
     marker = tmp_path / "paused"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [str(samples), str(marker), str(settings.index_dir), store]
     writer = subprocess.Popen(
-        [sys.executable, "-c", KILLABLE, *args], env=env, cwd=ROOT, stderr=subprocess.PIPE
+        [sys.executable, "-c", KILLABLE, *args], env=process_env(), cwd=ROOT, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 300
     while not marker.exists():
@@ -208,7 +192,7 @@ def test_a_killed_indexer_leaves_the_previous_generation_serving_and_the_next_ru
     again = Assistant(settings, index=served, embedder=embedder).ask(question)
     assert again.citations == expected.citations and served.article_by_doc("zz1.md") is None
 
-    report = update_index(samples, settings, embedder=embedder, progress=False)  # the dead run's lock is free
+    report = build(settings, embedder, samples)  # the dead run's lock is free
     assert report.added == 2
     fresh = Index.load(settings.index_dir, settings)
     assert generations(store) == sorted([committed.manifest["data"], fresh.manifest["data"]])
@@ -225,9 +209,9 @@ def test_a_second_indexer_is_refused_while_one_writes(milvus_server, tmp_path, e
         with pytest.raises(
             IndexWriteError, match=rf"another indexing run \(pid {os.getpid()} .*nothing was changed"
         ):
-            update_index(SAMPLES, settings, embedder=embedder, progress=False)
+            build(settings, embedder)
     assert generations(store) == []  # the refused run wrote nothing
-    update_index(SAMPLES, settings, embedder=embedder, progress=False)  # the lock was released
+    build(settings, embedder)  # the lock was released
     assert len(Index.load(settings.index_dir, settings).articles) == 2
 
 
@@ -239,11 +223,11 @@ def test_a_scratch_index_for_rag_eval_leaves_the_served_index_alone_and_is_dropp
 
     store = on(milvus_server, "served")
     settings = Settings(index_dir=tmp_path / "index", store=store)
-    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    build(settings, embedder)
     served = generations(store)
     with scratch_index(settings, tmp_path / "scratch") as scratch:
         assert scratch.store != store
-        update_index(SAMPLES, scratch, embedder=embedder, progress=False)
+        build(scratch, embedder)
         assert len(Index.load(scratch.index_dir, scratch).articles) == 2
     assert generations(store) == served
     names = client_for(store_spec(settings)).list_collections()
@@ -256,19 +240,11 @@ def test_a_save_that_fails_before_the_switch_leaves_the_old_generation_and_a_ret
 ):
     store = on(milvus_server, "retried")
     settings = Settings(index_dir=tmp_path / "index", store=store)
-    update_index(SAMPLES, settings, embedder=embedder, progress=False)
+    build(settings, embedder)
     held = Index.load(settings.index_dir, settings)
-    fresh = Index.empty(settings, embedder.dimension)  # a rebuild, filled from the held one
-    for article in held.articles.values():
-        chunks = held.chunks_of(article.id)
-        fresh.add(article, chunks, held.vectors.get([c.id for c in chunks]), held.sentences[article.id])
-
-    def crash(stage: str) -> None:
-        if stage == "data-written":
-            raise RuntimeError("injected crash")
-
+    fresh = rebuild_of(held, settings, embedder.dimension)
     with pytest.raises(RuntimeError, match="injected"):
-        fresh.save(settings.index_dir, crash_hook=crash)
+        fresh.save(settings.index_dir, crash_hook=crash_at("data-written"))
     assert Index.load(settings.index_dir, settings).manifest["data"] == held.manifest["data"]
     fresh.save(settings.index_dir)  # the retry commits; the rebuilt one keeps the old for readers
     served = Index.load(settings.index_dir, settings)
