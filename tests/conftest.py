@@ -104,38 +104,44 @@ def milvus_server_at(data: Path) -> Iterator[str]:
     from rag.net import free_port
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "milvus_lite",
-            "server",
-            "--data-dir",
-            str(data),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    data.mkdir(parents=True, exist_ok=True)
+    log = data.parent / f"{data.name}-server.log"  # a file, not a pipe nobody reads while it runs
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "milvus_lite",
+                "server",
+                "--data-dir",
+                str(data),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     try:
-        _wait_for_port(server, port)
+        _wait_for_port(server, port, log)
         yield f"milvus://127.0.0.1:{port}/articles"
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _wait_for_port(server: subprocess.Popen, port: int) -> None:
+def _wait_for_port(server: subprocess.Popen, port: int, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        assert server.poll() is None, server.stderr.read().decode()
+        assert server.poll() is None, log.read_text(errors="replace")
         time.sleep(0.2)
+    raise AssertionError(
+        f"the Milvus server did not open port {port} in 60 s: {log.read_text(errors='replace')}"
+    )
 
 
 @pytest.fixture(scope="module")
