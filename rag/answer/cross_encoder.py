@@ -14,7 +14,6 @@ no torch. The final score combines the cross-encoder's with the logistic one; it
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -24,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import RagError
 from ..hashing import file_sha256
+from .model_file import read_model_file
 from .reader import Scored
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -54,34 +53,37 @@ class CrossConfig:
 
     @classmethod
     def load(cls, path: Path = CONFIG) -> CrossConfig:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
-            delta = Path(path).parent / data["delta"]
-            lora = data["lora"]
-            config = cls(
-                delta,
-                str(data["delta_sha256"]),
-                int(lora["rank"]),
-                float(lora["alpha"]),
-                tuple(int(n) for n in lora["layers"]),
-                tuple(str(t) for t in lora["targets"]),
-                int(data["max_length"]),
-                int(data["rerank"]),
-                _three(data["combine"]),
-                _two(data["calibration"]),
-                float(data["abstain_below"]),
-                float(data["second_ratio"]),
-            )
-            if file_sha256(delta) != config.delta_sha256:
-                raise ValueError(f"{delta.name} does not match the sha256 recorded for it")
-            return config
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RagError(
-                f"the re-ranker {path} cannot be used ({exc}). Reinstall the package, retrain it "
-                f"with: {RETRAIN}, or turn it off with RAG_RERANK=false"
-            ) from None
+        return read_model_file(
+            path,
+            FORMAT,
+            lambda data: cls.from_dict(data, Path(path).parent),
+            "the re-ranker",
+            f"Reinstall the package, retrain it with: {RETRAIN}, or turn it off with RAG_RERANK=false",
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], folder: Path) -> CrossConfig:
+        """The config a ``cross_encoder.json`` in ``folder`` holds; ValueError if its delta file
+        there is not the one it was written for."""
+        delta = folder / data["delta"]
+        lora = data["lora"]
+        config = cls(
+            delta,
+            str(data["delta_sha256"]),
+            int(lora["rank"]),
+            float(lora["alpha"]),
+            tuple(int(n) for n in lora["layers"]),
+            tuple(str(t) for t in lora["targets"]),
+            int(data["max_length"]),
+            int(data["rerank"]),
+            _three(data["combine"]),
+            _two(data["calibration"]),
+            float(data["abstain_below"]),
+            float(data["second_ratio"]),
+        )
+        if file_sha256(delta) != config.delta_sha256:
+            raise ValueError(f"{delta.name} does not match the sha256 recorded for it")
+        return config
 
 
 def _three(values: Any) -> tuple[float, float, float]:

@@ -22,7 +22,6 @@ threshold the assistant abstains. Reading costs no model call: a few dot product
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -31,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import RagError
 from ..types import Hit
+from .model_file import read_model_file
 
 SCORER = Path(__file__).resolve().parent / "models" / "reader_scorer.json"
 SCORER_FORMAT = "rag-reader-scorer/2"
@@ -235,28 +234,30 @@ class Scorer:
 
     @classmethod
     def load(cls, path: Path = SCORER) -> Scorer:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != SCORER_FORMAT:
-                raise ValueError(f"format {data.get('format')!r}, expected {SCORER_FORMAT!r}")
-            model = Linear.from_dict(data["model"])
-            if model.features != FEATURES:
-                raise ValueError(
-                    f"it scores {', '.join(model.features)}, this version reads {', '.join(FEATURES)}"
-                )
-            if not len(model.weights) == len(model.mean) == len(model.scale) == len(FEATURES):
-                raise ValueError(f"it holds {len(model.weights)} weights for {len(FEATURES)} signals")
-            return cls(
-                model,
-                (float(data["calibration"][0]), float(data["calibration"][1])),
-                float(data["abstain_below"]),
-                float(data["second_ratio"]),
+        return read_model_file(
+            path,
+            SCORER_FORMAT,
+            cls.from_dict,
+            "the reader's scorer",
+            "Reinstall the package, or retrain it with: python training/train_reader.py",
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scorer:
+        """The scorer a ``reader_scorer.json`` holds; ValueError if this version cannot read it."""
+        model = Linear.from_dict(data["model"])
+        if model.features != FEATURES:
+            raise ValueError(
+                f"it scores {', '.join(model.features)}, this version reads {', '.join(FEATURES)}"
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RagError(
-                f"the reader's scorer {path} cannot be used ({exc}). Reinstall the package, "
-                "or retrain it with: python training/train_reader.py"
-            ) from None
+        if not len(model.weights) == len(model.mean) == len(model.scale) == len(FEATURES):
+            raise ValueError(f"it holds {len(model.weights)} weights for {len(FEATURES)} signals")
+        return cls(
+            model,
+            (float(data["calibration"][0]), float(data["calibration"][1])),
+            float(data["abstain_below"]),
+            float(data["second_ratio"]),
+        )
 
     def confidence(self, logit: float) -> float:
         a, b = self.calibration

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexCorruptError, StoreUnavailableError
+from ..errors import IndexCorruptError
 from ..types import Article, Chunk
 from . import milvus_layout as layout
+from .milvus_calls import call_milvus
 from .milvus_terms import TermCounts
-from .milvus_vectors import WRITE_ROWS, _first_line
+from .milvus_vectors import WRITE_ROWS
 from .recent import Recent
 from .rows import CACHED_ARTICLES
 
@@ -230,11 +231,7 @@ class MilvusRows:
             pages.close()
 
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except Exception as exc:
-            raise StoreUnavailableError(
-                f"could not {what} the Milvus collections of generation {self.generation} of "
-                f"{self.spec.collection} in {self.spec} ({_first_line(exc)}); check that the server is "
-                "up, then try again"
-            ) from None
+        where = (
+            f"the Milvus collections of generation {self.generation} of {self.spec.collection} in {self.spec}"
+        )
+        return call_milvus(where, what, method, *args, **kwargs)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexWriteError, StoreUnavailableError
+from .milvus_calls import call_milvus, first_line
 from .vectorstore import MILVUS, StoreSpec
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def client_for(spec: StoreSpec, token: str = "") -> MilvusClient:
                     "if it asks for one)"
                 )
                 raise StoreUnavailableError(
-                    f"cannot open the Milvus store {spec} ({_first_line(exc)}). Check {check}, then try again"
+                    f"cannot open the Milvus store {spec} ({first_line(exc)}). Check {check}, then try again"
                 ) from None
             finally:
                 lite_log.setLevel(level)
@@ -98,7 +99,7 @@ class MilvusVectors:
         except Exception as exc:
             raise IndexWriteError(
                 f"cannot create the Milvus collection {name} in {spec} "
-                f"({_first_line(exc)}); the previous index is unchanged"
+                f"({first_line(exc)}); the previous index is unchanged"
             ) from None
         return cls(client, spec, name, dimension, index_type)
 
@@ -243,13 +244,7 @@ def _call(
     spec: StoreSpec, collection: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> Any:
     """``method(*args, **kwargs)``, with a failure told as what could not be done, and where."""
-    try:
-        return method(*args, **kwargs)
-    except Exception as exc:
-        raise StoreUnavailableError(
-            f"could not {what} the Milvus collection {collection} in {spec} "
-            f"({_first_line(exc)}); check that the server is up, then try again"
-        ) from None
+    return call_milvus(f"the Milvus collection {collection} in {spec}", what, method, *args, **kwargs)
 
 
 def _index_type(client: MilvusClient, collection: str) -> str:
@@ -271,8 +266,3 @@ def _prefix(spec: StoreSpec, owner: str) -> str:
 def _without_password(uri: str) -> str:
     scheme, _, rest = uri.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "message", "") or exc).strip()  # MilvusException keeps the server's words
-    return (text.splitlines() or [type(exc).__name__])[0][:300]
