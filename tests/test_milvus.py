@@ -43,6 +43,9 @@ def test_store_setting_is_parsed_and_bad_values_say_what_to_write(tmp_path):
     ]:
         with pytest.raises(RagError, match=says.replace("(", r"\(")):
             parse_store(bad)
+    with pytest.raises(RagError, match="RAG_MILVUS_TOKEN") as refused:
+        parse_store("milvus://reader:s3cret@db.example.org:19530/articles")
+    assert "s3cret" not in str(refused.value)  # a password is never echoed back
 
 
 def milvus_settings(settings, milvus_file):

@@ -178,7 +178,7 @@ class MilvusVectors:
     def describe(self) -> dict[str, Any]:
         return {
             "kind": MILVUS,
-            "uri": self.spec.uri if self.spec.lite else _without_password(self.spec.uri),
+            "uri": self.spec.uri,
             "base": self.spec.collection,
             "collection": self.collection,
             "index_type": self.index_type,
@@ -261,8 +261,3 @@ def _prefix(spec: StoreSpec, owner: str) -> str:
     import hashlib
 
     return f"{spec.collection}_{hashlib.blake2b(owner.encode(), digest_size=4).hexdigest()}_"
-
-
-def _without_password(uri: str) -> str:
-    scheme, _, rest = uri.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"

@@ -111,6 +111,12 @@ def parse_store(value: str, base: Path | None = None) -> StoreSpec:
                 f"RAG_STORE={value!r} is not milvus://HOST:PORT/COLLECTION; "
                 "give the server and a collection name, e.g. milvus://localhost:19530/articles"
             )
+        if "@" in host:  # the address is shown in messages and kept in the manifest
+            raise RagError(
+                "RAG_STORE carries a user name or password (before '@'); the address is shown in "
+                "messages, so keep credentials out of it: set RAG_MILVUS_TOKEN=user:password (or an "
+                "API key) and RAG_STORE=milvus://HOST:PORT/COLLECTION"
+            )
         http = "https" if scheme == "milvus+https" else "http"
         return StoreSpec(MILVUS, f"{http}://{host}", _collection_name(collection, value))
     path, _, collection = text.partition("#")
