@@ -182,6 +182,9 @@ def test_a_damaged_or_foreign_scorer_file_is_refused_by_name(tmp_path):
     path.write_text("{not json")
     with pytest.raises(RagError, match="reader_scorer.json cannot be used"):
         Scorer.load(path)
+    path.write_text("[1, 2]")  # valid JSON, but not a model
+    with pytest.raises(RagError, match="reader_scorer.json cannot be used .it holds a JSON list"):
+        Scorer.load(path)
     shipped = json.loads((ROOT / "rag/answer/models/reader_scorer.json").read_text())
     shipped["model"]["features"] = shipped["model"]["features"][:-1]
     path.write_text(json.dumps(shipped))

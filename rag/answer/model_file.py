@@ -22,6 +22,8 @@ def read_model_file(
     "``what`` ``path`` cannot be used (why). ``fix``"."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
         if data.get("format") != expected:
             raise ValueError(f"format {data.get('format')!r}, expected {expected!r}")
         return parse(data)
