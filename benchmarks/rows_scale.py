@@ -22,7 +22,8 @@ Then, each in a fresh process:
   case) and for 200 real SQuAD dev questions.
 
 With ``--store milvus://...`` the same index is built into a Milvus server, which then holds all
-of it, and served by processes with no index folder (the in-memory alternative does not apply).
+of it, and served by processes with no index folder (the in-memory alternative does not apply);
+its collections are dropped at the end unless ``--keep`` is given.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/rows-scale"))
     parser.add_argument("--store", default="faiss", help="faiss, or a server: milvus://HOST:PORT/COLLECTION")
+    parser.add_argument("--keep", action="store_true", help="leave the collections built on a Milvus server")
     parser.add_argument("--worker", choices=["build", "serve", "serve-all"])
     args = parser.parse_args()
     if args.worker == "build":
@@ -173,6 +175,27 @@ def main() -> None:
         print(json.dumps(serve(args.folder, args.worker == "serve-all", args.store)))
         return
     shutil.rmtree(args.folder, ignore_errors=True)
+    try:
+        report(args)
+    finally:
+        if args.store != "faiss" and not args.keep:
+            drop_built(args.store)
+
+
+def drop_built(store: str) -> None:
+    """Drop the index this run built on the Milvus server (alias, generations, lock)."""
+    from rag.settings import Settings
+    from rag.store.index import store_spec
+    from rag.store.milvus_generations import drop_index
+    from rag.store.milvus_vectors import client_for
+
+    settings = Settings.from_env(store=store)
+    spec = store_spec(settings)
+    drop_index(client_for(spec, settings.milvus_token), spec)
+    print(f"dropped the collections of {spec} (--keep leaves them)")
+
+
+def report(args: argparse.Namespace) -> None:
     script = Path(__file__)
     where = ["--folder", str(args.folder), "--store", args.store]
     built = run_worker(script, "build", "--chunks", str(args.chunks), *where)
