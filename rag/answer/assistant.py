@@ -10,6 +10,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..embed.encoder import Embedder, follow
 from ..errors import QuestionError
@@ -20,6 +21,9 @@ from .conversation import Exchange, resolve
 from .extractive import Reading, answer_question
 from .modes import answer_mode as mode_named
 from .retrieve import MODES, article_ids, retrieve
+
+if TYPE_CHECKING:
+    from .cross_encoder import Reranker
 
 READERS = ("learned", "lexical")
 
@@ -47,8 +51,9 @@ class Assistant:
         self._index = index
         if index is not None:
             follow(self.embedder, getattr(index, "encoder", None))
-        self._notify = notify  # told when the default index has to be built first
+        self._notify = notify  # told when the default index or the re-ranker is made first
         self._chat = None  # the LangChain chat model, built on first LLM answer
+        self._reranker: Reranker | None = None  # loaded on first use
 
     @property
     def reader(self):
@@ -81,9 +86,17 @@ class Assistant:
         ``RAG_RERANK=false`` or the lexical reader; loaded (and exported once) on first use."""
         if not self.settings.rerank or self.settings.reader == "lexical":
             return None
-        from .cross_encoder import shared_reranker
+        if self._reranker is None:
+            from .cross_encoder import shared_reranker, shipped_exported
 
-        return shared_reranker(self.settings.encoder_cache)
+            cache = self.settings.encoder_cache
+            if self._notify and not shipped_exported(cache):
+                self._notify(
+                    f"Preparing the re-ranker: exporting it from the packaged model into {cache} "
+                    "(once, about 20 s; RAG_RERANK=false answers without it)..."
+                )
+            self._reranker = shared_reranker(cache)
+        return self._reranker
 
     @property
     def index(self) -> Index:

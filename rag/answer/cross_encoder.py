@@ -200,6 +200,15 @@ def load_reranker(folder: Path, cache: Path, config_path: Path = CONFIG) -> Rera
     return Reranker(config, CrossEncoder(onnx_file, pair_tokenizer(folder, config.max_length)))
 
 
+def shipped_exported(cache: Path) -> bool:
+    """True when the shipped re-ranker's export is in ``cache`` (``shared_reranker`` is then quick)."""
+    from ..embed.encoder import resolve_model_path
+    from ..settings import DEFAULT_MODEL
+    from .cross_export import is_exported
+
+    return is_exported(resolve_model_path(DEFAULT_MODEL), CrossConfig.load(CONFIG), cache)
+
+
 @lru_cache(maxsize=2)
 def shared_reranker(cache: Path) -> Reranker:
     """The shipped re-ranker on the packaged model, loaded once per process."""

@@ -100,6 +100,11 @@ def onnx_model(folder: Path, variant: str, cache: Path) -> Path:
     return cached_export(cache, name, lambda out: _export(folder, variant, out))
 
 
+def is_cached(cache: Path, name: str) -> bool:
+    """True when ``cache/name`` holds a finished export (``cached_export`` will not build)."""
+    return _complete(cache / name)
+
+
 def cached_export(cache: Path, name: str, build: Callable[[Path], None]) -> Path:
     """``cache/name/model.onnx``, made first by ``build(folder)`` (which writes ``model.onnx`` and,
     last, ``export.json``) into a temporary folder renamed into place; a damaged one is made again."""

@@ -130,6 +130,7 @@ class WebApp:
             try:
                 self.index()
                 self.assistant.embedder.encode_query("warm up")
+                self.assistant.reranker  # noqa: B018  (loaded, exported the first time)
             except RagError as exc:
                 log.error("could not load the index: %s", exc)
 
