@@ -117,7 +117,7 @@ def test_two_turn_follow_ups_use_the_conversation(assistant):
 def test_off_topic_and_unanswered_questions_are_refused(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.citations == ()
-    assert answer.confidence < (assistant.reranker or assistant.reader).abstain_below
+    assert answer.confidence < assistant.reader.abstain_below  # the scorer decides, re-ranker or not
 
 
 @pytest.mark.model
@@ -262,7 +262,7 @@ def test_the_re_ranker_reads_the_section_not_the_heading_or_a_lead_in(reranking)
     from rag.answer.reader import candidates
 
     found = candidates(question, reading.vector, search.hits, reranking.index, reading.embedder)
-    ranked = reading.rank(question, found)
+    ranked, _ = reading.rank(question, found)
     lead_in = "Let's dive into what's been going down with the NATO Ukraine defense coalition meeting."
     assert lead_in in text
     assert ranked[0].candidate.hit.paragraph == 5 and ranked[0].candidate.text != lead_in
@@ -286,13 +286,22 @@ def test_the_re_ranker_scores_pairs_side_by_side_as_it_does_one_by_one(reranking
 
 
 @pytest.mark.model
-def test_the_re_ranker_is_off_unless_asked_for_and_answers_when_on(assistant, reranking):
-    assert assistant.reranker is None and reranking.reranker is not None
+def test_the_re_ranker_is_on_by_default_and_off_when_asked(sample_index, embedder, reranking, tmp_path):
+    from rag.answer.cross_encoder import shipped_exported
+    from rag.settings import Settings
+
+    assert Settings().rerank and Assistant(Settings(), index=sample_index, embedder=embedder).reranker
+    assert Assistant(Settings(rerank=False), index=sample_index, embedder=embedder).reranker is None
+    # the first use is announced when the export is not cached yet, and only then
+    assert shipped_exported(reranking.settings.encoder_cache) and not shipped_exported(tmp_path)
+    told: list[str] = []
+    assert Assistant(Settings(), index=sample_index, embedder=embedder, notify=told.append).reranker
+    assert told == []
     answer = reranking.ask("What have Ukraine and NATO begun doing together?")
     assert "joint arms production" in answer.citations[0].quote and reproduces(answer)
-    assert reranking.reading(reranking.search("anything")).abstain_below == reranking.reranker.abstain_below
+    assert reranking.reading(reranking.search("anything")).abstain_below == reranking.reader.abstain_below
     off = reranking.ask("What is the boiling point of mercury?")
-    assert off.abstained and off.confidence < reranking.reranker.abstain_below
+    assert off.abstained and off.confidence < reranking.reader.abstain_below
 
 
 def test_a_damaged_re_ranker_is_refused_by_name(tmp_path):

@@ -80,15 +80,23 @@ class Reading:
     embedder: Any  # rag.embed.encoder.Embedder
     reranker: Reranker | None = None  # the cross-encoder re-reading the best sentences (RAG_RERANK)
 
-    def rank(self, question: str, found: list) -> list[Scored]:
-        """The candidates ``found`` best first, with calibrated probabilities."""
+    def rank(self, question: str, found: list) -> tuple[list[Scored], float]:
+        """The candidates ``found`` best first, with calibrated probabilities (re-read by the
+        re-ranker when there is one), and the confidence that they answer the question at all.
+
+        The re-ranker chooses the sentence; whether to answer stays with the logistic scorer (its
+        best candidate's calibrated probability), whose threshold was set to refuse few answerable
+        questions asked in other words: the re-ranker's own refused more of those (model card)."""
         ranked = self.scorer.rank(found)
-        return self.reranker.rerank(question, ranked) if self.reranker and ranked else ranked
+        confidence = ranked[0].probability if ranked else 0.0
+        if self.reranker and ranked:
+            ranked = self.reranker.rerank(question, ranked)
+        return ranked, confidence
 
     @property
     def abstain_below(self) -> float:
-        """The calibrated threshold of whichever model gives the confidence."""
-        return (self.reranker or self.scorer).abstain_below
+        """The calibrated threshold of the confidence (the logistic scorer's)."""
+        return self.scorer.abstain_below
 
     @property
     def second_ratio(self) -> float:
@@ -129,16 +137,16 @@ def answer_question(
             )
     exclude = context.exclude if context else ()
     found = candidates(question, reading.vector, hits, index, reading.embedder, exclude=exclude)
-    ranked = reading.rank(question, found)
-    confidence = ranked[0].probability if ranked else 0.0
+    ranked, confidence = reading.rank(question, found)
     threshold = reading.abstain_below if abstain_below is None or abstain_below < 0 else abstain_below
     if not ranked or confidence < threshold:
         return Answer(question, NOT_IN_ARTICLES, True, (), tuple(hits), confidence=confidence)
     best = ranked[0].candidate.hit.article_id  # a runner-up adds to the answer from the same article
+    floor = threshold if reading.reranker is None else 0.0  # the re-ranker's scale is its own
     chosen = [ranked[0]] + [
         r
         for r in ranked[1:MAX_SENTENCES]
-        if r.probability >= max(threshold, reading.second_ratio * confidence)
+        if r.probability >= max(floor, reading.second_ratio * ranked[0].probability)
         and r.candidate.hit.article_id == best
     ]
     return _compose(
