@@ -215,6 +215,64 @@ def test_a_second_indexer_is_refused_while_one_writes(milvus_server, tmp_path, e
     assert len(Index.load(settings.index_dir, settings).articles) == 2
 
 
+def test_of_writers_that_race_for_the_lock_one_holds_it_at_a_time(milvus_server):
+    import threading
+
+    from rag.store.milvus_lock import epochs
+
+    spec = store_spec(Settings(store=on(milvus_server, "raced")))
+    client, state = client_for(spec), layout.state_name(spec.collection)
+    start, held, refused, failed = threading.Barrier(6), [], [], []
+
+    def writer() -> None:
+        start.wait()  # all six at once, on an index that has no lock collection yet
+        try:
+            with state_lock(client, spec):
+                began = time.monotonic()
+                time.sleep(1.0)
+                held.append((began, time.monotonic()))
+        except IndexWriteError as exc:
+            refused.append(str(exc))
+        except Exception as exc:  # e.g. the lock collection made by two of them at once
+            failed.append(repr(exc))
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == [] and len(held) + len(refused) == 6 and held and refused
+    spans = sorted(held)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), spans  # never two at a time
+    assert all("nothing was changed" in r for r in refused)
+    assert epochs(client, spec, state) == []  # released: no lock alias left
+    with state_lock(client, spec):  # and free to take again
+        assert epochs(client, spec, state) == [1]
+
+
+def test_the_lock_of_a_run_that_is_gone_is_taken_over_with_the_next_epoch(milvus_server):
+    from rag.store.milvus_generations import drop_index
+    from rag.store.milvus_lock import alias_name, epochs
+
+    spec = store_spec(Settings(store=on(milvus_server, "orphan")))
+    client, state = client_for(spec), layout.state_name(spec.collection)
+    layout.create_pieces(client, state)
+    client.create_alias(state, alias_name(state, 1))  # a run took the lock, then died
+    dead = {"owner": "gone", "host": "elsewhere", "pid": 1, "epoch": 1, "since": 0, "beat": time.time()}
+    row = layout.piece_row("lock", "lock", 0, json.dumps(dead)) | {"key": "lock"}
+    client.upsert(state, [row])
+    with pytest.raises(IndexWriteError, match="another indexing run .pid 1 on elsewhere"):
+        with state_lock(client, spec):  # its row is still fresh: it may be alive elsewhere
+            pass
+    client.upsert(state, [row | {"body": json.dumps({**dead, "beat": time.time() - 600})}])
+    with state_lock(client, spec):  # not renewed for ten minutes: taken over
+        assert epochs(client, spec, state) == [2]
+    assert epochs(client, spec, state) == []
+    client.create_alias(state, alias_name(state, 7))  # another dies holding it
+    drop_index(client, spec)  # forgetting the index drops its lock aliases too
+    assert not client.has_collection(state)
+
+
 @pytest.mark.model
 def test_a_scratch_index_for_rag_eval_leaves_the_served_index_alone_and_is_dropped(
     milvus_server, tmp_path, embedder

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..settings import Settings
 from . import milvus_layout as layout
 from .loading import check_manifest
+from .milvus_lock import alias_name, epochs
 from .milvus_vectors import MilvusVectors, _call
 
 if TYPE_CHECKING:
@@ -82,5 +83,8 @@ def drop_index(client: MilvusClient, spec: StoreSpec) -> None:
     if base in _call(spec, base, "look for the alias", client.list_aliases).get("aliases", []):
         _call(spec, base, "drop the alias", client.drop_alias, base)
     drop_old(client, spec, keep=set())
-    if _call(spec, base, "look for", client.has_collection, layout.state_name(base)):
-        _call(spec, base, "drop the lock of", client.drop_collection, layout.state_name(base))
+    state = layout.state_name(base)
+    if _call(spec, base, "look for", client.has_collection, state):
+        for epoch in epochs(client, spec, state):  # a collection with aliases cannot be dropped
+            _call(spec, base, "drop the lock of", client.drop_alias, alias_name(state, epoch))
+        _call(spec, base, "drop the lock of", client.drop_collection, state)

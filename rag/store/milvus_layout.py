@@ -15,7 +15,8 @@ For ``RAG_STORE=milvus://HOST:PORT/C`` each generation ``G`` (a build or an upda
                    base64, cut likewise) and one "manifest" row
 
 and, across generations, the alias ``C`` (the commit point: it names ``C_chunks_G`` of the
-generation that serves) and ``C_state`` (the writer's lock row).
+generation that serves) and ``C_state`` (the writer's lock row; the lock itself is an alias on it,
+``C_writer_N``: ``milvus_lock.py``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
-"""One writer at a time per index held by a Milvus server: a lock row in ``C_state``.
+"""One writer at a time per index held by a Milvus server: an alias on ``C_state``, and a row.
 
-Milvus has no conditional write, so taking the lock is: read the row; if another live writer
-holds it, refuse (naming it); else write ours, wait ``SETTLE`` seconds and read it back: of two
-writers that raced, the one whose row was written last finds its own and goes on, the other
-refuses. While it writes, the holder renews the row every ``BEAT`` seconds; a row not renewed
-for ``STALE`` seconds, or held by a process of this machine that is gone, is free to take.
+The lock itself is an alias, ``C_writer_N`` on the collection ``C_state``: Milvus refuses to
+create an alias that exists, so of two writers that try at once exactly one gets it (a real
+compare-and-set; the row alone could only be written and read back). ``N`` counts takeovers:
+a writer takes the lock of a run that is gone by creating ``C_writer_N+1``, so of two that take
+over at once, again only one succeeds, and the older aliases are dropped.
+
+The row ``lock`` in ``C_state`` says who holds it (owner, pid, host, since) and when it was last
+renewed: the holder renews it every ``BEAT`` seconds. A writer first writes its row as an
+intention, then creates the alias; one that loses puts nothing else in. The lock of a holder
+whose row was not renewed for ``STALE`` seconds, or that is a process of this machine that is
+gone, is free to take over; while a live row names someone else, a writer is refused, naming it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexWriteError
 from . import milvus_layout as layout
 from .lock import _alive
+from .milvus_calls import first_line
 from .milvus_vectors import _call
 
 if TYPE_CHECKING:
@@ -30,20 +37,33 @@ if TYPE_CHECKING:
     from .vectorstore import StoreSpec
 
 KEY = "lock"
-BEAT, STALE, SETTLE = 10.0, 60.0, 0.5  # seconds
+BEAT, STALE = 10.0, 60.0  # seconds
 
 
 @contextmanager
 def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
     """Hold the writer lock of ``spec``'s index, or raise IndexWriteError naming its holder."""
     name = layout.state_name(spec.collection)
-    if not _call(spec, name, "look for", client.has_collection, name):
-        _call(spec, name, "create", layout.create_pieces, client, name)
+    _ensure_state(client, spec, name)
+    held = epochs(client, spec, name)
+    if held:  # a live holder refuses us; a gone one is taken over with the next epoch
+        _refuse_if_held(spec, _read(client, spec, name))
+    epoch = (held[-1] if held else 0) + 1
     mine: dict[str, Any] = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid()}
-    _refuse_if_held(client, spec, name, _read(client, spec, name))
+    mine["epoch"] = epoch
+    _write(client, spec, name, mine)  # the intention, so that others wait while we try
+    if not _take(client, spec, name, epoch):
+        lock = _read(client, spec, name)
+        if (lock or {}).get("owner") == mine["owner"]:
+            _call(spec, name, "unlock", client.delete, name, ids=[KEY])
+        _refuse_if_held(spec, lock, mine["owner"])
+        raise IndexWriteError(
+            f"another indexing run took the lock of the index {spec} a moment ago; nothing was "
+            "changed. Run again once it has finished"
+        )
+    for old in held:
+        _call(spec, name, "drop an old lock of", client.drop_alias, alias_name(name, old))
     _write(client, spec, name, mine)
-    time.sleep(SETTLE)
-    _refuse_if_held(client, spec, name, _read(client, spec, name), mine["owner"])
     stop = threading.Event()
     beat = threading.Thread(target=_renew, args=(client, spec, name, mine, stop), daemon=True)
     beat.start()
@@ -54,6 +74,49 @@ def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
         beat.join()
         if (_read(client, spec, name) or {}).get("owner") == mine["owner"]:
             _call(spec, name, "unlock", client.delete, name, ids=[KEY])
+        _call(spec, name, "unlock", client.drop_alias, alias_name(name, epoch))
+
+
+def _ensure_state(client: MilvusClient, spec: StoreSpec, name: str) -> None:
+    """Create ``C_state`` unless it exists; of writers creating it at once, the losers use the
+    winner's (the server refuses them, or fails on the folder the winner is making)."""
+    if _call(spec, name, "look for", client.has_collection, name):
+        return
+    try:
+        layout.create_pieces(client, name)
+    except Exception:  # pymilvus raises MilvusException and plain gRPC errors
+        for _ in range(50):
+            if _call(spec, name, "look for", client.has_collection, name):
+                return
+            time.sleep(0.1)
+        _call(spec, name, "create", layout.create_pieces, client, name)  # told as usual
+
+
+def alias_name(state: str, epoch: int) -> str:
+    """The alias that is the lock at ``epoch``: ``C_state`` becomes ``C_writer_N``."""
+    return f"{state.removesuffix('_state')}_writer_{epoch}"
+
+
+def epochs(client: MilvusClient, spec: StoreSpec, name: str) -> list[int]:
+    """The epochs of the lock aliases on ``name`` (``C_state``), lowest first; none: the lock is free."""
+    prefix = alias_name(name, 0)[:-1]
+    found = _call(spec, name, "look for the lock of", client.list_aliases, collection_name=name)
+    return sorted(
+        int(a.removeprefix(prefix))
+        for a in found.get("aliases", [])
+        if a.startswith(prefix) and a.removeprefix(prefix).isdigit()
+    )
+
+
+def _take(client: MilvusClient, spec: StoreSpec, name: str, epoch: int) -> bool:
+    """Create the lock alias of ``epoch``: True if we did, False if another writer had just done so."""
+    try:
+        client.create_alias(name, alias_name(name, epoch))
+    except Exception as exc:  # pymilvus raises MilvusException and plain gRPC errors
+        if "exist" in first_line(exc).lower():
+            return False
+        _call(spec, name, "lock", client.create_alias, name, alias_name(name, epoch))  # told as usual
+    return True
 
 
 def holder(lock: dict[str, Any] | None, owner: str = "") -> dict[str, Any] | None:
@@ -67,9 +130,7 @@ def holder(lock: dict[str, Any] | None, owner: str = "") -> dict[str, Any] | Non
     return lock
 
 
-def _refuse_if_held(
-    client: MilvusClient, spec: StoreSpec, name: str, lock: dict[str, Any] | None, owner: str = ""
-) -> None:
+def _refuse_if_held(spec: StoreSpec, lock: dict[str, Any] | None, owner: str = "") -> None:
     other = holder(lock, owner)
     if other is not None:
         since = time.strftime("%H:%M:%S", time.localtime(float(other.get("since", 0))))
