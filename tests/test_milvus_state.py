@@ -293,6 +293,29 @@ def test_a_scratch_index_for_rag_eval_leaves_the_served_index_alone_and_is_dropp
 
 
 @pytest.mark.model
+def test_a_run_whose_lock_was_taken_over_does_not_commit(milvus_server, tmp_path, embedder):
+    from rag.store.milvus_lock import alias_name, epochs
+
+    store = on(milvus_server, "overtaken")
+    settings = Settings(index_dir=tmp_path / "index", store=store)
+    build(settings, embedder)
+    held = Index.load(settings.index_dir, settings)
+    spec = store_spec(settings)
+    client, state = client_for(spec), layout.state_name(spec.collection)
+    fresh = rebuild_of(held, settings, embedder.dimension)
+
+    def taken_over(at: str) -> None:  # another run takes the lock just before the switch
+        if at == "data-renamed":
+            client.create_alias(state, alias_name(state, epochs(client, spec, state)[-1] + 1))
+
+    with state_lock(client, spec):
+        with pytest.raises(IndexWriteError, match="took over the lock .*nothing was committed"):
+            fresh.save(settings.index_dir, crash_hook=taken_over)
+    assert Index.load(settings.index_dir, settings).manifest["data"] == held.manifest["data"]
+    client.drop_alias(alias_name(state, epochs(client, spec, state)[-1]))
+
+
+@pytest.mark.model
 def test_a_save_that_fails_before_the_switch_leaves_the_old_generation_and_a_retry_commits(
     milvus_server, tmp_path, embedder
 ):

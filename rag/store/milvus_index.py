@@ -29,6 +29,7 @@ from .index import Index
 from .loading import encoder_of
 from .milvus_draft import MilvusDraft
 from .milvus_generations import StateVectors, check_compatible, committed_generation, drop_old, rebuild_hint
+from .milvus_lock import check_still_held
 from .milvus_rows import MilvusRows
 from .milvus_vectors import _call, client_for
 
@@ -231,6 +232,7 @@ class MilvusIndex(Index):
         rows.flush()
         hook("data-written")
         hook("data-renamed")
+        check_still_held(self.client, self.spec)  # a run taken over must not commit late
         alias = self.spec.collection
         switch = self.client.alter_alias if current else self.client.create_alias
         _call(self.spec, alias, "point the alias at", switch, rows.chunks_collection, alias)

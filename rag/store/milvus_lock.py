@@ -8,9 +8,11 @@ over at once, again only one succeeds, and the older aliases are dropped.
 
 The row ``lock`` in ``C_state`` says who holds it (owner, pid, host, since) and when it was last
 renewed: the holder renews it every ``BEAT`` seconds. A writer first writes its row as an
-intention, then creates the alias; one that loses puts nothing else in. The lock of a holder
+intention, then creates the alias; one that loses takes its row back out. The lock of a holder
 whose row was not renewed for ``STALE`` seconds, or that is a process of this machine that is
 gone, is free to take over; while a live row names someone else, a writer is refused, naming it.
+An alias with no row is a holder writing its row this moment: refused too (a row saying so is
+written, so that a holder that died just then frees the lock after ``STALE`` seconds).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 KEY = "lock"
 BEAT, STALE = 10.0, 60.0  # seconds
+_HELD: dict[tuple[str, str], int] = {}  # (server, index) -> the epoch of the lock this process holds
 
 
 @contextmanager
@@ -47,7 +50,15 @@ def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
     _ensure_state(client, spec, name)
     held = epochs(client, spec, name)
     if held:  # a live holder refuses us; a gone one is taken over with the next epoch
-        _refuse_if_held(spec, _read(client, spec, name))
+        lock = _read(client, spec, name)
+        if lock is None:  # its holder is writing its row this moment (or died doing so)
+            _write(client, spec, name, {"owner": "unknown", "host": "unknown", "pid": 0})
+            raise IndexWriteError(
+                f"another indexing run is taking the lock of the index {spec}; nothing was changed. "
+                f"Run again once it has finished (the lock of a run that died doing so is free in "
+                f"{int(STALE)} s)"
+            )
+        _refuse_if_held(spec, lock)
     epoch = (held[-1] if held else 0) + 1
     mine: dict[str, Any] = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid()}
     mine["epoch"] = epoch
@@ -64,17 +75,19 @@ def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
     for old in held:
         _call(spec, name, "drop an old lock of", client.drop_alias, alias_name(name, old))
     _write(client, spec, name, mine)
+    _HELD[(spec.uri, spec.collection)] = epoch
     stop = threading.Event()
     beat = threading.Thread(target=_renew, args=(client, spec, name, mine, stop), daemon=True)
     beat.start()
     try:
         yield
     finally:
+        _HELD.pop((spec.uri, spec.collection), None)
         stop.set()
         beat.join()
+        _call(spec, name, "unlock", client.drop_alias, alias_name(name, epoch))  # free from here on
         if (_read(client, spec, name) or {}).get("owner") == mine["owner"]:
             _call(spec, name, "unlock", client.delete, name, ids=[KEY])
-        _call(spec, name, "unlock", client.drop_alias, alias_name(name, epoch))
 
 
 def _ensure_state(client: MilvusClient, spec: StoreSpec, name: str) -> None:
@@ -90,6 +103,19 @@ def _ensure_state(client: MilvusClient, spec: StoreSpec, name: str) -> None:
                 return
             time.sleep(0.1)
         _call(spec, name, "create", layout.create_pieces, client, name)  # told as usual
+
+
+def check_still_held(client: MilvusClient, spec: StoreSpec) -> None:
+    """Before a commit: refuse if the lock this process holds on ``spec`` was taken over meanwhile
+    (a run frozen past ``STALE`` seconds looks gone to others), so its late commit cannot undo
+    theirs. Nothing to check where this process holds no lock on it."""
+    epoch = _HELD.get((spec.uri, spec.collection))
+    if epoch is not None and epochs(client, spec, layout.state_name(spec.collection))[-1:] != [epoch]:
+        raise IndexWriteError(
+            f"another indexing run took over the lock of the index {spec} while this one was "
+            f"writing (it was not renewed for {int(STALE)} s); nothing was committed and the index "
+            "serves as before. Run again once the other run has finished"
+        )
 
 
 def alias_name(state: str, epoch: int) -> str:
