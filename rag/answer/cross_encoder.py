@@ -209,9 +209,18 @@ def shipped_exported(cache: Path) -> bool:
     return is_exported(resolve_model_path(DEFAULT_MODEL), CrossConfig.load(CONFIG), cache)
 
 
-@lru_cache(maxsize=2)
 def shared_reranker(cache: Path) -> Reranker:
-    """The shipped re-ranker on the packaged model, loaded once per process."""
+    """The shipped re-ranker on the packaged model, loaded once per process: a question asked
+    while the web app's warm-up exports it waits for that export instead of making a second."""
+    with _LOADING:
+        return _shared_reranker(cache)
+
+
+_LOADING = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _shared_reranker(cache: Path) -> Reranker:
     from ..embed.encoder import resolve_model_path
     from ..settings import DEFAULT_MODEL
 
