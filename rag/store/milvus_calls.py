@@ -8,9 +8,12 @@ user as one ``StoreUnavailableError`` with the server's first line and what to d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from .vectorstore import StoreSpec
 
 
 def call_milvus(where: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -21,6 +24,13 @@ def call_milvus(where: str, what: str, method: Callable[..., Any], *args: Any, *
         raise StoreUnavailableError(
             f"could not {what} {where} ({first_line(exc)}); check that the server is up, then try again"
         ) from None
+
+
+def call_on(
+    spec: StoreSpec, collection: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """``call_milvus`` for a request about ``collection`` of the server ``spec`` names."""
+    return call_milvus(f"the Milvus collection {collection} in {spec}", what, method, *args, **kwargs)
 
 
 def first_line(exc: Exception) -> str:

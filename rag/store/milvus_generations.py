@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from ..settings import Settings
 from . import milvus_layout as layout
 from .loading import check_manifest
+from .milvus_calls import call_on
 from .milvus_lock import alias_name, epochs
-from .milvus_vectors import MilvusVectors, _call
+from .milvus_vectors import MilvusVectors
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,21 +50,21 @@ class StateVectors(MilvusVectors):
 def committed_generation(client: MilvusClient, spec: StoreSpec) -> str | None:
     """The generation the alias ``spec.collection`` names, or None before the first save."""
     alias = spec.collection
-    names = _call(spec, alias, "look for the alias", client.list_aliases).get("aliases", [])
+    names = call_on(spec, alias, "look for the alias", client.list_aliases).get("aliases", [])
     if alias not in names:
         return None
-    target = _call(spec, alias, "read the alias", client.describe_alias, alias)["collection_name"]
+    target = call_on(spec, alias, "read the alias", client.describe_alias, alias)["collection_name"]
     return layout.generation_of(alias, target)
 
 
 def drop_old(client: MilvusClient, spec: StoreSpec, keep: set[str]) -> None:
     """Drop the collections of generations not in ``keep`` (older ones, and unfinished writes)."""
     base = spec.collection
-    for name in _call(spec, base, "list the collections beside", client.list_collections):
+    for name in call_on(spec, base, "list the collections beside", client.list_collections):
         for make in layout.GENERATION_COLLECTIONS:
             prefix = make(base, "")
             if name.startswith(prefix) and name.removeprefix(prefix) not in keep:
-                _call(spec, name, "drop an old generation,", client.drop_collection, name)
+                call_on(spec, name, "drop an old generation,", client.drop_collection, name)
 
 
 def check_compatible(manifest: dict[str, Any], spec: StoreSpec, settings: Settings) -> None:
@@ -80,11 +81,11 @@ def check_compatible(manifest: dict[str, Any], spec: StoreSpec, settings: Settin
 def drop_index(client: MilvusClient, spec: StoreSpec) -> None:
     """Forget the whole index ``spec`` names: its alias, every generation and its lock row."""
     base = spec.collection
-    if base in _call(spec, base, "look for the alias", client.list_aliases).get("aliases", []):
-        _call(spec, base, "drop the alias", client.drop_alias, base)
+    if base in call_on(spec, base, "look for the alias", client.list_aliases).get("aliases", []):
+        call_on(spec, base, "drop the alias", client.drop_alias, base)
     drop_old(client, spec, keep=set())
     state = layout.state_name(base)
-    if _call(spec, base, "look for", client.has_collection, state):
+    if call_on(spec, base, "look for", client.has_collection, state):
         for epoch in epochs(client, spec, state):  # a collection with aliases cannot be dropped
-            _call(spec, base, "drop the lock of", client.drop_alias, alias_name(state, epoch))
-        _call(spec, base, "drop the lock of", client.drop_collection, state)
+            call_on(spec, base, "drop the lock of", client.drop_alias, alias_name(state, epoch))
+        call_on(spec, base, "drop the lock of", client.drop_collection, state)

@@ -27,11 +27,12 @@ from .factory import chunking_of, store_spec
 from .folder import new_manifest
 from .index import Index
 from .loading import encoder_of
+from .milvus_calls import call_on
 from .milvus_draft import MilvusDraft
 from .milvus_generations import StateVectors, check_compatible, committed_generation, drop_old, rebuild_hint
 from .milvus_lock import check_still_held
 from .milvus_rows import MilvusRows
-from .milvus_vectors import _call, client_for
+from .milvus_vectors import client_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,7 +70,7 @@ class MilvusIndex(Index):
                 f"no index in {spec} yet. Build it: RAG_STORE={spec} rag index ARTICLES_FOLDER"
             )
         articles = layout.articles_name(spec.collection, generation)
-        found = _call(
+        found = call_on(
             spec, articles, "read", client.get, articles, ids=[layout.MANIFEST], output_fields=["body"]
         )
         if not found:
@@ -80,7 +81,7 @@ class MilvusIndex(Index):
         check_compatible(manifest, spec, settings)
         rows = MilvusRows(client, spec, generation, manifest["counts"], rebuild_hint(spec))
         for name in (rows.chunks_collection, rows.articles_collection, rows.terms_collection):
-            _call(spec, name, "load", client.load_collection, name)
+            call_on(spec, name, "load", client.load_collection, name)
         vectors = StateVectors(
             client, spec, rows.chunks_collection, manifest["dimension"], settings.milvus_index
         )
@@ -138,7 +139,7 @@ class MilvusIndex(Index):
     def search(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[Chunk, float]]:
         if self.rows is None or k <= 0:
             return []
-        found = _call(
+        found = call_on(
             self.spec,
             self.rows.chunks_collection,
             "search",
@@ -221,7 +222,7 @@ class MilvusIndex(Index):
         manifest = new_manifest(self, rows.generation, counts, current or "")
         body = json.dumps(manifest, indent=2)
         row = layout.piece_row(layout.MANIFEST, layout.MANIFEST, 0, body) | {"key": layout.MANIFEST}
-        _call(
+        call_on(
             self.spec,
             rows.articles_collection,
             "write to",
@@ -235,7 +236,7 @@ class MilvusIndex(Index):
         check_still_held(self.client, self.spec)  # a run taken over must not commit late
         alias = self.spec.collection
         switch = self.client.alter_alias if current else self.client.create_alias
-        _call(self.spec, alias, "point the alias at", switch, rows.chunks_collection, alias)
+        call_on(self.spec, alias, "point the alias at", switch, rows.chunks_collection, alias)
         self.manifest, rows.counts, rows.writable, self.draft_rows = manifest, counts, False, None
         self._checked_at = time.monotonic()
         drop_old(self.client, self.spec, keep={rows.generation, manifest["previous"]})

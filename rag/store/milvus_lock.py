@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexWriteError
 from . import milvus_layout as layout
 from .lock import _alive
-from .milvus_calls import first_line
-from .milvus_vectors import _call
+from .milvus_calls import call_on, first_line
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -66,14 +65,14 @@ def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
     if not _take(client, spec, name, epoch):
         lock = _read(client, spec, name)
         if (lock or {}).get("owner") == mine["owner"]:
-            _call(spec, name, "unlock", client.delete, name, ids=[KEY])
+            call_on(spec, name, "unlock", client.delete, name, ids=[KEY])
         _refuse_if_held(spec, lock, mine["owner"])
         raise IndexWriteError(
             f"another indexing run took the lock of the index {spec} a moment ago; nothing was "
             "changed. Run again once it has finished"
         )
     for old in held:
-        _call(spec, name, "drop an old lock of", client.drop_alias, alias_name(name, old))
+        call_on(spec, name, "drop an old lock of", client.drop_alias, alias_name(name, old))
     _write(client, spec, name, mine)
     _HELD[(spec.uri, spec.collection)] = epoch
     stop = threading.Event()
@@ -85,24 +84,24 @@ def state_lock(client: MilvusClient, spec: StoreSpec) -> Iterator[None]:
         _HELD.pop((spec.uri, spec.collection), None)
         stop.set()
         beat.join()
-        _call(spec, name, "unlock", client.drop_alias, alias_name(name, epoch))  # free from here on
+        call_on(spec, name, "unlock", client.drop_alias, alias_name(name, epoch))  # free from here on
         if (_read(client, spec, name) or {}).get("owner") == mine["owner"]:
-            _call(spec, name, "unlock", client.delete, name, ids=[KEY])
+            call_on(spec, name, "unlock", client.delete, name, ids=[KEY])
 
 
 def _ensure_state(client: MilvusClient, spec: StoreSpec, name: str) -> None:
     """Create ``C_state`` unless it exists; of writers creating it at once, the losers use the
     winner's (the server refuses them, or fails on the folder the winner is making)."""
-    if _call(spec, name, "look for", client.has_collection, name):
+    if call_on(spec, name, "look for", client.has_collection, name):
         return
     try:
         layout.create_pieces(client, name)
     except Exception:  # pymilvus raises MilvusException and plain gRPC errors
         for _ in range(50):
-            if _call(spec, name, "look for", client.has_collection, name):
+            if call_on(spec, name, "look for", client.has_collection, name):
                 return
             time.sleep(0.1)
-        _call(spec, name, "create", layout.create_pieces, client, name)  # told as usual
+        call_on(spec, name, "create", layout.create_pieces, client, name)  # told as usual
 
 
 def check_still_held(client: MilvusClient, spec: StoreSpec) -> None:
@@ -126,7 +125,7 @@ def alias_name(state: str, epoch: int) -> str:
 def epochs(client: MilvusClient, spec: StoreSpec, name: str) -> list[int]:
     """The epochs of the lock aliases on ``name`` (``C_state``), lowest first; none: the lock is free."""
     prefix = alias_name(name, 0)[:-1]
-    found = _call(spec, name, "look for the lock of", client.list_aliases, collection_name=name)
+    found = call_on(spec, name, "look for the lock of", client.list_aliases, collection_name=name)
     return sorted(
         int(a.removeprefix(prefix))
         for a in found.get("aliases", [])
@@ -141,7 +140,7 @@ def _take(client: MilvusClient, spec: StoreSpec, name: str, epoch: int) -> bool:
     except Exception as exc:  # pymilvus raises MilvusException and plain gRPC errors
         if "exist" in first_line(exc).lower():
             return False
-        _call(spec, name, "lock", client.create_alias, name, alias_name(name, epoch))  # told as usual
+        call_on(spec, name, "lock", client.create_alias, name, alias_name(name, epoch))  # told as usual
     return True
 
 
@@ -168,14 +167,14 @@ def _refuse_if_held(spec: StoreSpec, lock: dict[str, Any] | None, owner: str = "
 
 
 def _read(client: MilvusClient, spec: StoreSpec, name: str) -> dict[str, Any] | None:
-    rows = _call(spec, name, "read the lock of", client.get, name, ids=[KEY], output_fields=["body"])
+    rows = call_on(spec, name, "read the lock of", client.get, name, ids=[KEY], output_fields=["body"])
     return json.loads(rows[0]["body"]) if rows else None
 
 
 def _write(client: MilvusClient, spec: StoreSpec, name: str, mine: dict[str, Any]) -> None:
     mine.setdefault("since", time.time())
     body = json.dumps({**mine, "beat": time.time()})
-    _call(spec, name, "lock", client.upsert, name, [layout.piece_row(KEY, KEY, 0, body) | {"key": KEY}])
+    call_on(spec, name, "lock", client.upsert, name, [layout.piece_row(KEY, KEY, 0, body) | {"key": KEY}])
 
 
 def _renew(

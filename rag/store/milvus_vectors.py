@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexWriteError, StoreUnavailableError
-from .milvus_calls import call_milvus, first_line
+from .milvus_calls import call_on, first_line
 from .vectorstore import MILVUS, StoreSpec
 
 if TYPE_CHECKING:
@@ -108,11 +108,11 @@ class MilvusVectors:
         cls, spec: StoreSpec, collection: str, dimension: int, hint: str, token: str = ""
     ) -> MilvusVectors:
         client = client_for(spec, token)
-        if not _call(spec, collection, "look for", client.has_collection, collection):
+        if not call_on(spec, collection, "look for", client.has_collection, collection):
             raise IndexCorruptError(
                 f"the Milvus collection {collection} that the index needs is not in {spec}. {hint}"
             )
-        info = _call(spec, collection, "describe", client.describe_collection, collection)
+        info = call_on(spec, collection, "describe", client.describe_collection, collection)
         field: dict[str, Any] = next((f for f in info.get("fields", []) if f.get("name") == VECTOR), {})
         found = int(field.get("params", {}).get("dim", 0))
         if found != dimension:
@@ -120,7 +120,7 @@ class MilvusVectors:
                 f"the Milvus collection {collection} in {spec} holds vectors of "
                 f"dimension {found}, the index {dimension}. {hint}"
             )
-        _call(spec, collection, "load", client.load_collection, collection)
+        call_on(spec, collection, "load", client.load_collection, collection)
         return cls(client, spec, collection, dimension, _index_type(client, collection))
 
     # ---- VectorStore ----------------------------------------------------------------------
@@ -237,14 +237,7 @@ class MilvusVectors:
 
     # ---- helpers --------------------------------------------------------------------------
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return _call(self.spec, self.collection, what, method, *args, **kwargs)
-
-
-def _call(
-    spec: StoreSpec, collection: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
-) -> Any:
-    """``method(*args, **kwargs)``, with a failure told as what could not be done, and where."""
-    return call_milvus(f"the Milvus collection {collection} in {spec}", what, method, *args, **kwargs)
+        return call_on(self.spec, self.collection, what, method, *args, **kwargs)
 
 
 def _index_type(client: MilvusClient, collection: str) -> str:
