@@ -287,13 +287,23 @@ def test_the_re_ranker_scores_pairs_side_by_side_as_it_does_one_by_one(reranking
 
 @pytest.mark.model
 def test_the_re_ranker_is_on_by_default_and_off_when_asked(sample_index, embedder, reranking, tmp_path):
-    from rag.answer.cross_encoder import shipped_exported
+    from rag.embed.onnx_cache import cached_export
+    from rag.hashing import file_sha256
     from rag.settings import Settings
 
     assert Settings().rerank and Assistant(Settings(), index=sample_index, embedder=embedder).reranker
     assert Assistant(Settings(rerank=False), index=sample_index, embedder=embedder).reranker is None
-    # the first use is announced when the export is not cached yet, and only then
-    assert shipped_exported(reranking.settings.encoder_cache) and not shipped_exported(tmp_path)
+
+    # an export is announced just before it is made, and not when it is already cached
+    def build(out):
+        (out / "model.onnx").write_bytes(b"onnx")
+        record = {"size": 4, "sha256": file_sha256(out / "model.onnx")}
+        (out / "export.json").write_text(json.dumps(record))
+
+    announced: list[str] = []
+    for _ in range(2):
+        cached_export(tmp_path, "entry", build, lambda: announced.append("export"))
+    assert announced == ["export"]
     told: list[str] = []
     assert Assistant(Settings(), index=sample_index, embedder=embedder, notify=told.append).reranker
     assert told == []

@@ -87,15 +87,18 @@ class Assistant:
         if not self.settings.rerank or self.settings.reader == "lexical":
             return None
         if self._reranker is None:
-            from .cross_encoder import shared_reranker, shipped_exported
+            from .cross_encoder import shared_reranker
 
-            cache = self.settings.encoder_cache
-            if self._notify and not shipped_exported(cache):
-                self._notify(
-                    f"Preparing the re-ranker: exporting it from the packaged model into {cache} "
-                    "(once, about 20 s; RAG_RERANK=false answers without it)..."
-                )
-            self._reranker = shared_reranker(cache)
+            cache, notify = self.settings.encoder_cache, self._notify
+
+            def announce() -> None:
+                if notify:
+                    notify(
+                        f"Preparing the re-ranker: exporting it from the packaged model into {cache} "
+                        "(once, about 20 s; RAG_RERANK=false answers without it)..."
+                    )
+
+            self._reranker = shared_reranker(cache, announce)
         return self._reranker
 
     @property

@@ -17,9 +17,8 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -191,37 +190,30 @@ class Reranker:
         return sorted(scored, key=lambda s: (-s.logit, s.candidate.hit.rank, s.candidate.start))
 
 
-def load_reranker(folder: Path, cache: Path, config_path: Path = CONFIG) -> Reranker:
-    """The re-ranker for the packaged model in ``folder``, exported into ``cache`` on first use."""
+def load_reranker(
+    folder: Path, cache: Path, config_path: Path = CONFIG, announce: Callable[[], None] | None = None
+) -> Reranker:
+    """The re-ranker for the packaged model in ``folder``, exported into ``cache`` on first use
+    (``announce()`` just before that export)."""
     from .cross_export import cross_onnx
 
     config = CrossConfig.load(config_path)
-    onnx_file = cross_onnx(folder, config, cache)
+    onnx_file = cross_onnx(folder, config, cache, announce)
     return Reranker(config, CrossEncoder(onnx_file, pair_tokenizer(folder, config.max_length)))
 
 
-def shipped_exported(cache: Path) -> bool:
-    """True when the shipped re-ranker's export is in ``cache`` (``shared_reranker`` is then quick)."""
+def shared_reranker(cache: Path, announce: Callable[[], None] | None = None) -> Reranker:
+    """The shipped re-ranker on the packaged model, loaded once per process (``announce()`` just
+    before a first-use export): a question asked while the web app's warm-up exports it waits for
+    that export instead of making a second."""
     from ..embed.encoder import resolve_model_path
     from ..settings import DEFAULT_MODEL
-    from .cross_export import is_exported
 
-    return is_exported(resolve_model_path(DEFAULT_MODEL), CrossConfig.load(CONFIG), cache)
-
-
-def shared_reranker(cache: Path) -> Reranker:
-    """The shipped re-ranker on the packaged model, loaded once per process: a question asked
-    while the web app's warm-up exports it waits for that export instead of making a second."""
     with _LOADING:
-        return _shared_reranker(cache)
+        if cache not in _LOADED:
+            _LOADED[cache] = load_reranker(resolve_model_path(DEFAULT_MODEL), cache, announce=announce)
+        return _LOADED[cache]
 
 
 _LOADING = threading.Lock()
-
-
-@lru_cache(maxsize=2)
-def _shared_reranker(cache: Path) -> Reranker:
-    from ..embed.encoder import resolve_model_path
-    from ..settings import DEFAULT_MODEL
-
-    return load_reranker(resolve_model_path(DEFAULT_MODEL), cache)
+_LOADED: dict[Path, Reranker] = {}  # encoder cache -> the re-ranker loaded from it

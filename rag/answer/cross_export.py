@@ -9,36 +9,30 @@ target layer; the pooling of each side and the head are in the graph.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..embed.onnx_cache import cached_export, is_cached, model_hash, write_onnx
+from ..embed.onnx_cache import cached_export, model_hash, write_onnx
 from .cross_encoder import CrossConfig
 
 RECIPE = 2  # bump when the merge or the graph changes: older cached exports are then not used
 VARIANT = "int8"
 
 
-def export_name(folder: Path, config: CrossConfig, cache: Path) -> str:
-    """The cache entry of the merged re-ranker's export: one per model content and delta."""
-    return f"{model_hash(folder, cache)[:32]}-cross-{config.delta_sha256[:16]}-{VARIANT}-r{RECIPE}"
-
-
-def is_exported(folder: Path, config: CrossConfig, cache: Path) -> bool:
-    """True when the re-ranker's export is in ``cache`` (loading it will not need torch)."""
-    return is_cached(cache, export_name(folder, config, cache))
-
-
-def cross_onnx(folder: Path, config: CrossConfig, cache: Path) -> Path:
-    """The cached int8 ONNX file of the merged re-ranker, exported first if needed."""
-    name = export_name(folder, config, cache)
+def cross_onnx(
+    folder: Path, config: CrossConfig, cache: Path, announce: Callable[[], None] | None = None
+) -> Path:
+    """The cached int8 ONNX file of the merged re-ranker, exported first if needed (``announce()``
+    just before)."""
+    name = f"{model_hash(folder, cache)[:32]}-cross-{config.delta_sha256[:16]}-{VARIANT}-r{RECIPE}"
 
     def build(out: Path) -> None:
         record = {"source": str(folder), "delta": str(config.delta), "delta_sha256": config.delta_sha256}
         write_onnx(build_module(folder, config), "logit", VARIANT, out, record)
 
-    return cached_export(cache, name, build)
+    return cached_export(cache, name, build, announce)
 
 
 def build_module(folder: Path, config: CrossConfig) -> Any:

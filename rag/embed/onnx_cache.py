@@ -100,17 +100,17 @@ def onnx_model(folder: Path, variant: str, cache: Path) -> Path:
     return cached_export(cache, name, lambda out: _export(folder, variant, out))
 
 
-def is_cached(cache: Path, name: str) -> bool:
-    """True when ``cache/name`` holds a finished export (``cached_export`` will not build)."""
-    return _complete(cache / name)
-
-
-def cached_export(cache: Path, name: str, build: Callable[[Path], None]) -> Path:
+def cached_export(
+    cache: Path, name: str, build: Callable[[Path], None], announce: Callable[[], None] | None = None
+) -> Path:
     """``cache/name/model.onnx``, made first by ``build(folder)`` (which writes ``model.onnx`` and,
-    last, ``export.json``) into a temporary folder renamed into place; a damaged one is made again."""
+    last, ``export.json``) into a temporary folder renamed into place; a damaged one is made again.
+    ``announce()`` is called just before a build, so a caller can say that this will take a while."""
     target = cache / name
     if _complete(target):
         return target / "model.onnx"
+    if announce:
+        announce()
     try:
         cache.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=cache))
