@@ -21,16 +21,26 @@ def call_milvus(where: str, what: str, method: Callable[..., Any], *args: Any, *
     try:
         return method(*args, **kwargs)
     except Exception as exc:  # pymilvus raises MilvusException and plain gRPC errors
-        raise StoreUnavailableError(
-            f"could not {what} {where} ({first_line(exc)}); check that the server is up, then try again"
-        ) from None
+        raise unavailable(where, what, exc) from None
 
 
 def call_on(
     spec: StoreSpec, collection: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> Any:
     """``call_milvus`` for a request about ``collection`` of the server ``spec`` names."""
-    return call_milvus(f"the Milvus collection {collection} in {spec}", what, method, *args, **kwargs)
+    return call_milvus(collection_in(spec, collection), what, method, *args, **kwargs)
+
+
+def collection_in(spec: StoreSpec, collection: str) -> str:
+    """Where a request about ``collection`` went, as messages say it."""
+    return f"the Milvus collection {collection} in {spec}"
+
+
+def unavailable(where: str, what: str, exc: Exception) -> StoreUnavailableError:
+    """The error for a failed request, for a caller that looked at ``exc`` itself first."""
+    return StoreUnavailableError(
+        f"could not {what} {where} ({first_line(exc)}); check that the server is up, then try again"
+    )
 
 
 def first_line(exc: Exception) -> str:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexWriteError
 from . import milvus_layout as layout
 from .lock import _alive
-from .milvus_calls import call_on, first_line
+from .milvus_calls import call_on, collection_in, first_line, unavailable
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -96,12 +96,12 @@ def _ensure_state(client: MilvusClient, spec: StoreSpec, name: str) -> None:
         return
     try:
         layout.create_pieces(client, name)
-    except Exception:  # pymilvus raises MilvusException and plain gRPC errors
+    except Exception as exc:  # pymilvus raises MilvusException and plain gRPC errors
         for _ in range(50):
             if call_on(spec, name, "look for", client.has_collection, name):
                 return
             time.sleep(0.1)
-        call_on(spec, name, "create", layout.create_pieces, client, name)  # told as usual
+        raise unavailable(collection_in(spec, name), "create", exc) from None
 
 
 def check_still_held(client: MilvusClient, spec: StoreSpec) -> None:
@@ -140,7 +140,7 @@ def _take(client: MilvusClient, spec: StoreSpec, name: str, epoch: int) -> bool:
     except Exception as exc:  # pymilvus raises MilvusException and plain gRPC errors
         if "exist" in first_line(exc).lower():
             return False
-        call_on(spec, name, "lock", client.create_alias, name, alias_name(name, epoch))  # told as usual
+        raise unavailable(collection_in(spec, name), "lock", exc) from None
     return True
 
 
