@@ -114,10 +114,11 @@ def _question_vectors(n: int) -> np.ndarray:
     from _common import QUESTIONS as SQUAD_QUESTIONS
 
     from rag.embed.encoder import Embedder
+    from rag.evaluate.metrics import load_questions
     from rag.settings import Settings
 
-    lines = SQUAD_QUESTIONS.read_text(encoding="utf-8").splitlines()
-    picked = [json.loads(line)["question"] for line in lines[:: max(1, len(lines) // n)][:n]]
+    asked = [q.question for q in load_questions(SQUAD_QUESTIONS)[0]]
+    picked = asked[:: max(1, len(asked) // n)][:n]
     return np.asarray(Embedder(Settings()).encode(picked), dtype="float32")
 
 
