@@ -83,6 +83,11 @@ def asks_about_article(question: str, follow_up: bool = False) -> str:
     return ""
 
 
+def is_about_article(sentence: str) -> bool:
+    """Whether ``sentence`` reads like a byline, source, date or views line (metadata, not content)."""
+    return any(says.search(sentence) for _, _, says in _KINDS)
+
+
 def find_line(kind: str, article_ids: Sequence[str], index: Index) -> Found | None:
     """The first sentence among the lead paragraphs of these articles that says ``kind`` (for a
     source, the byline when no line names one)."""

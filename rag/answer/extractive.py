@@ -49,6 +49,8 @@ _NUMBER_Q = re.compile(
     r"century|decade))\b",
     re.I,
 )
+# A sentence that opens with one of these carries the previous one on ("This includes ...").
+_REFERS_BACK = re.compile(r"(This|These|That|Those|It|They|Such)\b")
 _NAME_Q = re.compile(r"\b(who|whom|whose|where)\b", re.I)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|"
@@ -149,15 +151,43 @@ def answer_question(
         if r.probability >= max(floor, reading.second_ratio * ranked[0].probability)
         and r.candidate.hit.article_id == best
     ]
-    return _compose(
-        question,
-        [
-            (r.candidate.hit, r.candidate.start, r.candidate.end, r.candidate.text, r.probability)
-            for r in chosen
-        ],
-        hits,
-        confidence,
-    )
+    top = chosen[0].candidate
+    end = continued_to(index, top.hit, top.end)
+    quotes = [
+        (
+            top.hit,
+            top.start,
+            end,
+            index.articles[top.hit.article_id].text[top.start : end],
+            chosen[0].probability,
+        )
+    ]
+    quotes += [
+        (r.candidate.hit, r.candidate.start, r.candidate.end, r.candidate.text, r.probability)
+        for r in chosen[1:]
+        if not (
+            r.candidate.hit.doc == top.hit.doc and r.candidate.start < end and top.start < r.candidate.end
+        )
+    ]
+    return _compose(question, quotes, hits, confidence)
+
+
+def continued_to(index: Index, hit: Hit, end: int) -> int:
+    """Where the quote of the sentence ending at ``end`` should end: with the next sentence of its
+    paragraph when that one carries it on (the sentence ends with a colon, or the next one opens
+    with a word that refers back: "... a focus on what happens after the crisis. This includes
+    reforms ..."); a sentence that only introduces its subject is not the answer, the one after is."""
+    article = index.articles[hit.article_id]
+    following = [s for s in article.paragraphs[hit.paragraph - 1].sentences if s[0] >= end]
+    if not following:
+        return end
+    from .about import is_about_article
+
+    start, after = following[0]
+    carries_on = article.text[:end].rstrip().endswith(":") or _REFERS_BACK.match(article.text, start)
+    if carries_on and not is_about_article(article.text[start:after]):  # not "This update comes from"
+        return after
+    return end
 
 
 def _lexical_answer(question: str, hits: list[Hit], index: Index) -> Answer:
