@@ -85,9 +85,10 @@ class Settings:
     # train articles; see rag/answer/models/README.md) or "lexical" (the earlier word-overlap scorer).
     reader: str = "learned"
     # Re-read the learned reader's 4 best sentences with the cross-encoder (question and sentence
-    # read together; rag/answer/models/README.md) to choose the one quoted; whether to answer stays
-    # with the learned reader. More right citations on every dev set, about 25 ms more a question,
-    # and a one-time export (about 20 s) on first use.
+    # read together; rag/answer/models/README.md) to choose the one quoted; a question is refused
+    # only when neither it nor the learned reader is sure. More right citations and fewer wrong
+    # refusals on every dev set, about 25 ms more a question, and a one-time export (about 20 s)
+    # on first use.
     rerank: bool = True
     # Confidence under which the learned reader says "The articles don't say"; negative: the
     # threshold calibrated with the model (raise it to abstain more, lower it to answer more).

@@ -155,7 +155,7 @@ def test_two_turn_follow_ups_use_the_conversation(assistant):
 def test_off_topic_and_unanswered_questions_are_refused(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.citations == ()
-    assert answer.confidence < assistant.reader.abstain_below  # the scorer decides, re-ranker or not
+    assert answer.confidence < assistant.reader.abstain_below  # neither the scorer nor the re-ranker finds it
 
 
 @pytest.mark.model
@@ -350,6 +350,33 @@ def test_the_re_ranker_is_on_by_default_and_off_when_asked(sample_index, embedde
     assert reranking.reading(reranking.search("anything")).abstain_below == reranking.reader.abstain_below
     off = reranking.ask("What is the boiling point of mercury?")
     assert off.abstained and off.confidence < reranking.reader.abstain_below
+
+
+@pytest.mark.model
+def test_an_answer_either_model_is_sure_of_is_given_one_neither_is_sure_of_is_refused(
+    sample_index, embedder, reranking
+):
+    from rag.settings import Settings
+
+    # in a reader's words: the logistic scorer alone is unsure and refuses, the re-ranker reads it
+    question = "what does the support mean for the transatlantic relationship"
+    alone = Assistant(Settings(rerank=False), index=sample_index, embedder=embedder).ask(question)
+    assert alone.abstained and alone.confidence < reranking.reader.abstain_below
+    both = reranking.ask(question)
+    assert not both.abstained and both.confidence >= reranking.reader.abstain_below
+    assert "strengthened transatlantic alliance" in both.citations[0].quote and reproduces(both)
+    assert reranking.ask("Who won the 1998 football world cup?").abstained  # neither is sure
+
+
+def test_either_confident_puts_the_second_probability_on_the_first_ones_scale():
+    from rag.answer.extractive import either_confident
+
+    assert either_confident(0.5, 0.2, 0.01, 0.07) == 0.5  # the first is higher: unchanged
+    assert either_confident(0.1, 0.2, 0.07, 0.07) == pytest.approx(0.2)  # at its own threshold
+    assert 0.1 < either_confident(0.1, 0.2, 0.05, 0.07) < 0.2  # under both thresholds: under 0.2
+    assert either_confident(0.1, 0.2, 0.3, 0.07) > 0.2  # over its own: over the first one's
+    values = [either_confident(0.0, 0.2, p / 100, 0.07) for p in range(0, 101)]
+    assert values == sorted(values) and all(0.0 <= v <= 1.0 for v in values)
 
 
 def test_a_damaged_re_ranker_is_refused_by_name(tmp_path):

@@ -86,13 +86,17 @@ class Reading:
         """The candidates ``found`` best first, with calibrated probabilities (re-read by the
         re-ranker when there is one), and the confidence that they answer the question at all.
 
-        The re-ranker chooses the sentence; whether to answer stays with the logistic scorer (its
-        best candidate's calibrated probability), whose threshold was set to refuse few answerable
-        questions asked in other words: the re-ranker's own refused more of those (model card)."""
+        The re-ranker chooses the sentence. The confidence is the logistic scorer's (its best
+        candidate's calibrated probability) or, when higher, the re-ranker's put on the scorer's
+        scale (``either_confident``): the assistant refuses only when neither model, each by its
+        own calibrated threshold, finds an answer (model card)."""
         ranked = self.scorer.rank(found)
         confidence = ranked[0].probability if ranked else 0.0
         if self.reranker and ranked:
             ranked = self.reranker.rerank(question, ranked)
+            confidence = either_confident(
+                confidence, self.scorer.abstain_below, ranked[0].probability, self.reranker.abstain_below
+            )
         return ranked, confidence
 
     @property
@@ -103,6 +107,19 @@ class Reading:
     @property
     def second_ratio(self) -> float:
         return (self.reranker or self.scorer).second_ratio
+
+
+def either_confident(first: float, first_at: float, second: float, second_at: float) -> float:
+    """The larger of two calibrated probabilities, ``second`` first moved onto ``first``'s scale:
+    its log-odds shifted by the difference of the two thresholds, so that it reaches ``first_at``
+    exactly when it reaches its own ``second_at``. Under ``first_at`` means both are under theirs."""
+
+    def logit(p: float) -> float:
+        p = min(max(p, 1e-9), 1.0 - 1e-9)
+        return math.log(p / (1.0 - p))
+
+    moved = logit(second) - logit(second_at) + logit(first_at)
+    return max(first, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, moved)))))
 
 
 def answer_question(
