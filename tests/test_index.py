@@ -141,6 +141,23 @@ def test_index_from_another_model_is_refused_with_the_fix(samples, any_settings,
         update_index(samples, any_settings.with_(chunk_chars=500), embedder=embedder, progress=False)
 
 
+def test_an_index_with_chunks_embedded_whole_is_re_embedded_on_update_not_mixed(samples, settings, embedder):
+    first = build(samples, settings, embedder)
+    path = settings.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["chunk_vectors"] == "pooled"
+    del manifest["chunk_vectors"]  # as made before chunk vectors were pooled from the sentences
+    path.write_text(json.dumps(manifest))
+    index = Index.load(settings.index_dir, settings)
+    assert index.search(embedder.encode_query("joint arms production"), 1)  # questions still work
+    report = build(samples, settings, embedder)  # nothing changed, but nothing is reused either
+    assert report.embedded_chunks == report.chunks == first.chunks and report.unchanged == 0
+    assert any("embedded each chunk whole" in w.message and not w.skipped for w in report.warnings)
+    assert report.failed == 0 and json.loads(path.read_text())["chunk_vectors"] == "pooled"
+    again = build(samples, settings, embedder)  # marked now: an update reuses everything
+    assert again.embedded_chunks == 0 and json.loads(path.read_text())["chunk_vectors"] == "pooled"
+
+
 def test_other_format_version_is_refused(samples, settings, embedder):
     build(samples, settings, embedder)
     path = settings.index_dir / "manifest.json"

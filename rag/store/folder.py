@@ -31,6 +31,7 @@ from ..errors import IndexCorruptError, IndexMissingError, IndexWriteError, Stor
 from . import checksums
 from .rows import FILE as ROWS
 from .rows import RowStore
+from .sentence_vectors import POOLED, chunk_vectors_of
 
 if TYPE_CHECKING:
     from .index import Index
@@ -140,6 +141,8 @@ def new_manifest(index: Index, generation: str, counts: dict[str, int], previous
         "package_version": __version__,
         "model": index.model,
         "encoder": index.encoder,
+        # a new index pools its chunk vectors; a loaded one keeps saying how its were made
+        "chunk_vectors": chunk_vectors_of(index.manifest) if index.manifest else POOLED,
         "dimension": index.dimension,
         "chunking": index.chunking,
         "store": {k: v for k, v in store.items() if k != "vectors"},

@@ -19,6 +19,7 @@ from ..types import Article, Chunk, FileWarning, IndexReport
 from .factory import holds_everything, store_spec, writer_lock_for
 from .index import Index, chunking_of, rebuild_hint
 from .lock import remove_unfinished_saves
+from .sentence_vectors import POOLED, chunk_vectors_of
 from .tally import Tally
 from .vectorstore import store_label
 
@@ -121,6 +122,17 @@ def _starting_index(settings: Settings, embedder: Embedder, rebuild: bool, tally
                 f"index too. Give it vectors of its own: rag index ARTICLES_FOLDER --index "
                 f"{settings.index_dir} --rebuild"
             )
+        if chunk_vectors_of(index.manifest) != POOLED:  # made before pooling, or before it was said
+            tally.warnings.append(
+                FileWarning(
+                    str(settings.index_dir),
+                    "the index does not say its chunk vectors were pooled from its sentences (an "
+                    "earlier version embedded each chunk whole), so every article was embedded "
+                    "again, once, rather than mixing the two",
+                    skipped=False,
+                )
+            )
+            return _new_index(settings, embedder, tally)
         follow(embedder, index.encoder)  # an update embeds as the index was built (RAG_ENCODER=auto)
         return index
     return _new_index(settings, embedder, tally)

@@ -20,6 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..ingest.articles import embedding_text
 
+# What an index's manifest says of its chunk vectors ("chunk_vectors"): pooled from the sentences'
+# runs as here, or "whole" (each chunk run as one text: indexes made before pooling, which have no
+# such entry). An update must not mix the two, so it refuses a "whole" index (indexer.py).
+POOLED = "pooled"
+
+
+def chunk_vectors_of(manifest: dict) -> str:
+    """How an index's chunk vectors were made: "pooled" from its sentences, or "whole" (each chunk
+    run as one text; indexes made before pooling have no entry)."""
+    return str(manifest.get("chunk_vectors", "whole"))
+
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
