@@ -201,7 +201,7 @@ def continued_to(index: Index, hit: Hit, end: int) -> int:
     from .about import is_about_article
 
     start, after = following[0]
-    carries_on = article.text[:end].rstrip().endswith(":") or _REFERS_BACK.match(article.text, start)
+    carries_on = article.text[end - 1 : end] == ":" or _REFERS_BACK.match(article.text, start)
     if carries_on and not is_about_article(article.text[start:after]):  # not "This update comes from"
         return after
     return end
