@@ -53,8 +53,6 @@ def test_a_heading_that_restates_the_question_is_not_the_answer(assistant, sampl
 
 @pytest.mark.model
 def test_a_lead_in_sentence_is_quoted_with_the_sentence_that_carries_it_on(assistant):
-    from dataclasses import replace
-
     from rag.answer.extractive import continued_to
 
     article = assistant.index.article_by_doc(COALITION)
@@ -65,24 +63,18 @@ def test_a_lead_in_sentence_is_quoted_with_the_sentence_that_carries_it_on(assis
         "While immediate aid is vital, there's a significant focus on what happens after the immediate crisis."
     )
     assert said[lead + 1].startswith("This includes discussions about defense reforms")
-    hit = replace(
-        assistant.search("long-term security assurances").hits[0],
-        article_id=article.id,
-        paragraph=agenda.number,
-    )
-    assert continued_to(assistant.index, hit, spans[lead][1]) == spans[lead + 1][1]
+    assert continued_to(article, agenda.number, spans[lead][1]) == spans[lead + 1][1]
     # a sentence whose successor starts afresh, and the paragraph's last sentence, stay alone
     fresh = next(
         i for i in range(len(spans) - 1) if not said[i + 1].startswith(("This", "These", "It", "They"))
     )
-    assert continued_to(assistant.index, hit, spans[fresh][1]) == spans[fresh][1]
-    assert continued_to(assistant.index, hit, spans[-1][1]) == spans[-1][1]
+    assert continued_to(article, agenda.number, spans[fresh][1]) == spans[fresh][1]
+    assert continued_to(article, agenda.number, spans[-1][1]) == spans[-1][1]
     # a source line that opens with "This" is metadata, not the rest of the answer
     nato = assistant.index.article_by_doc(NATO)
     first = nato.paragraphs[0].sentences
     assert nato.text[first[1][0] : first[1][1]].startswith("This update comes from")
-    nato_hit = replace(hit, article_id=nato.id, paragraph=1)
-    assert continued_to(assistant.index, nato_hit, first[0][1]) == first[0][1]
+    assert continued_to(nato, 1, first[0][1]) == first[0][1]
     # asked in a reader's words, the answer quotes the lead-in with what it leads into, verbatim
     answer = assistant.ask("What is planned for after the current crisis ends?")
     assert not answer.abstained and "defense reforms within Ukraine" in answer.citations[0].quote

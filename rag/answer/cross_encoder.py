@@ -14,7 +14,6 @@ no torch. The final score combines the cross-encoder's with the logistic one; it
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ from typing import Any
 
 from ..hashing import file_sha256
 from .model_file import read_model_file
-from .reader import Scored
+from .reader import Scored, sigmoid
 
 MODELS = Path(__file__).resolve().parent / "models"
 CONFIG = MODELS / "cross_encoder.json"
@@ -172,7 +171,7 @@ class Reranker:
 
     def confidence(self, logit: float) -> float:
         a, b = self.config.calibration
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * logit + b))))
+        return sigmoid(a * logit + b)
 
     def final_logits(self, cross: Sequence[float], logistic: Sequence[float]) -> list[float]:
         a, b, c = self.config.combine

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..store.index import Index
-from ..types import Answer, Citation, Hit
+from ..types import Answer, Article, Citation, Hit
+from .reader import logit, sigmoid
 
 if TYPE_CHECKING:
     from .conversation import Resolved
@@ -113,13 +114,7 @@ def either_confident(first: float, first_at: float, second: float, second_at: fl
     """The larger of two calibrated probabilities, ``second`` first moved onto ``first``'s scale:
     its log-odds shifted by the difference of the two thresholds, so that it reaches ``first_at``
     exactly when it reaches its own ``second_at``. Under ``first_at`` means both are under theirs."""
-
-    def logit(p: float) -> float:
-        p = min(max(p, 1e-9), 1.0 - 1e-9)
-        return math.log(p / (1.0 - p))
-
-    moved = logit(second) - logit(second_at) + logit(first_at)
-    return max(first, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, moved)))))
+    return max(first, sigmoid(logit(second) - logit(second_at) + logit(first_at)))
 
 
 def answer_question(
@@ -169,16 +164,9 @@ def answer_question(
         and r.candidate.hit.article_id == best
     ]
     top = chosen[0].candidate
-    end = continued_to(index, top.hit, top.end)
-    quotes = [
-        (
-            top.hit,
-            top.start,
-            end,
-            index.articles[top.hit.article_id].text[top.start : end],
-            chosen[0].probability,
-        )
-    ]
+    article = index.articles[top.hit.article_id]
+    end = continued_to(article, top.hit.paragraph, top.end)
+    quotes = [(top.hit, top.start, end, article.text[top.start : end], chosen[0].probability)]
     quotes += [
         (r.candidate.hit, r.candidate.start, r.candidate.end, r.candidate.text, r.probability)
         for r in chosen[1:]
@@ -189,13 +177,12 @@ def answer_question(
     return _compose(question, quotes, hits, confidence)
 
 
-def continued_to(index: Index, hit: Hit, end: int) -> int:
+def continued_to(article: Article, paragraph: int, end: int) -> int:
     """Where the quote of the sentence ending at ``end`` should end: with the next sentence of its
     paragraph when that one carries it on (the sentence ends with a colon, or the next one opens
     with a word that refers back: "... a focus on what happens after the crisis. This includes
     reforms ..."); a sentence that only introduces its subject is not the answer, the one after is."""
-    article = index.articles[hit.article_id]
-    following = [s for s in article.paragraphs[hit.paragraph - 1].sentences if s[0] >= end]
+    following = [s for s in article.paragraphs[paragraph - 1].sentences if s[0] >= end]
     if not following:
         return end
     from .about import is_about_article

@@ -261,7 +261,7 @@ class Scorer:
 
     def confidence(self, logit: float) -> float:
         a, b = self.calibration
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * logit + b))))
+        return sigmoid(a * logit + b)
 
     def rank(self, found: Sequence[Candidate]) -> list[Scored]:
         """The candidates scored, best first."""
@@ -271,6 +271,17 @@ class Scorer:
             for logit in (self.model.logit(c.features),)
         ]
         return sorted(scored, key=lambda s: (-s.logit, s.candidate.hit.rank, s.candidate.start))
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), clamped so that no score overflows: a log-odds to a probability."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+def logit(p: float) -> float:
+    """log(p / (1 - p)), ``p`` kept inside (0, 1): a probability to its log-odds."""
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
 
 
 @lru_cache(maxsize=1)
