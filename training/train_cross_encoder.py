@@ -339,6 +339,8 @@ def calibrate(scored: list[dict], articles: tuple[str, ...]) -> dict:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    from rag.answer.reader import sigmoid
+
     report = {}
     for doc in articles:
         others = [r for r in scored if r["doc"] and r["doc"] != doc] or scored
@@ -357,7 +359,7 @@ def calibrate(scored: list[dict], articles: tuple[str, ...]) -> dict:
     pa, pb = float(platt.coef_[0][0]), float(platt.intercept_[0])
 
     def confidence(rows) -> list[float]:
-        return [1 / (1 + math.exp(-(pa * best(r) + pb))) for r in rows]
+        return [sigmoid(pa * best(r) + pb) for r in rows]
 
     threshold = train_reader.choose_threshold(
         confidence([r for r in asked if not r["unanswerable"]]),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 from pathlib import Path
@@ -254,7 +253,7 @@ def fit(mined: list[dict], out: Path) -> dict:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from rag.answer.reader import SCORER_FORMAT
+    from rag.answer.reader import SCORER_FORMAT, sigmoid
 
     print(held_out_by_article(mined))
     model = fit_linear(*xy(mined))
@@ -268,7 +267,7 @@ def fit(mined: list[dict], out: Path) -> dict:
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
 
     def confidence(rows) -> list[float]:
-        return [1 / (1 + math.exp(-(a * best(r) + b))) for r in rows]
+        return [sigmoid(a * best(r) + b) for r in rows]
 
     threshold = choose_threshold(
         confidence([r for r in asked if not r["unanswerable"]]),

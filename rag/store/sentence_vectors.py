@@ -22,7 +22,8 @@ from ..ingest.articles import embedding_text
 
 # What an index's manifest says of its chunk vectors ("chunk_vectors"): pooled from the sentences'
 # runs as here, or "whole" (each chunk run as one text: indexes made before pooling, which have no
-# such entry). An update must not mix the two, so it refuses a "whole" index (indexer.py).
+# such entry). An update must not mix the two, so it embeds a "whole" index's articles again
+# (indexer.py).
 POOLED = "pooled"
 
 
